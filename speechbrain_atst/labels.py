@@ -361,9 +361,12 @@ class ManyHotEncoder:
         n_frames = self.grid.n_frames if n_frames is None else n_frames
         y = torch.zeros(n_frames, self.n_classes)
         for onset, offset, label in events:
+            column = self.index(label)
+            if offset <= onset:  # dropped, as the official dataset does
+                continue
             start, stop = self.event_frames(onset, offset, n_frames)
             if stop > start:
-                y[start:stop, self.index(label)] = 1.0
+                y[start:stop, column] = 1.0
         return y
 
     def encode_weak(self, labels):

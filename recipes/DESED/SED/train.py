@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Recipe for training ATST-SED (CRNN + ATST-Frame) on DESED.
+
+Two stages, each a run of this script (Shao, Li, Li, "Fine-tune the
+pretrained ATST model for sound event detection", ICASSP 2024):
+
+* stage 1: CRNN trained around the frozen pretrained transformer, mean
+  teacher, mixup of the CNN input;
+* stage 2: the whole model fine-tuned from the best stage-1 checkpoint,
+  with interpolation consistency, mixup of both branches and frequency
+  warping.
+
+To run this recipe:
+
+    > python train.py hparams/stage1.yaml --data_folder=/data/DESED/dataset \
+          --atst_ckpt=/ckpt/atst_as2M.ckpt
+    > python train.py hparams/stage2.yaml --data_folder=/data/DESED/dataset \
+          --stage1_ckpt=results/ATST-SED/stage1/42
+
+Several GPUs: ``torchrun --nproc_per_node=4 train.py hparams/stage2.yaml
+...`` (batch sizes are per process). Rerunning a command resumes the run
+from its last checkpoint. At the end, the best checkpoint is tested on the
+DESED validation set (``<output_folder>/test/metrics.json``).
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import sys
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.distributed import run_on_main
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_atst.data.desed import prepare_desed
+from speechbrain_atst.training import (
+    OBJECTIVE_KEY,
+    SEDBrain,
+    build_datasets,
+    check_weight_sources,
+    initialize_models,
+    objective_mode,
+    write_model_config,
+)
+from speechbrain_atst.training.initialization import (
+    WeightsConfigError,
+    find_resume_checkpoint,
+)
+
+logger = get_logger(__name__)
+
+
+def dataio_prep(hparams):
+    """Creates the training, validation and test datasets.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+
+    Returns
+    -------
+    dict
+        ``train`` (the four training subsets, batched by SEDBrain with
+        ``batch_sizes``), ``valid`` (synth_valid, weak_valid, strong_valid)
+        and ``test`` (the DESED validation set, or None).
+    """
+    return build_datasets(
+        hparams["manifest_folder"],
+        hparams["data_folder"],
+        hparams["batch_sizes"],
+        classes=hparams["classes"],
+        train_clip_seconds=hparams["train_clip_seconds"],
+    )
+
+
+def has_checkpoint(hparams, run_opts):
+    """Whether this run resumes from a checkpoint of its own.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded hyperparameters.
+    run_opts : RunOptions
+        Run options (in debug mode checkpoints go to a temporary folder).
+
+    Returns
+    -------
+    bool
+        True if the run's save folder holds a checkpoint.
+    """
+    if run_opts["debug"]:
+        return False
+    return find_resume_checkpoint(hparams["checkpointer"]) is not None
+
+
+def main(argv):
+    """Runs one training stage.
+
+    Arguments
+    ---------
+    argv : list of str
+        Command-line arguments (hparams file, run options, overrides).
+
+    Returns
+    -------
+    SEDBrain
+        The trained brain.
+    """
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    try:
+        check_weight_sources(hparams)
+    except WeightsConfigError as err:
+        sys.exit(f"ERROR: {err}")
+
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+
+    if not hparams["skip_prep"]:
+        run_on_main(
+            prepare_desed,
+            kwargs={
+                "data_folder": hparams["data_folder"],
+                "save_folder": hparams["manifest_folder"],
+                "classes": hparams["classes"],
+            },
+        )
+    datasets = dataio_prep(hparams)
+
+    # Initial weights (a resumed run gets its own back from the checkpoint).
+    if not has_checkpoint(hparams, run_opts):
+        logger.info(f"Initial weights: {initialize_models(hparams)}")
+    run_on_main(write_model_config, args=[hparams])
+
+    brain = SEDBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+
+    if datasets["test"] is not None:
+        key = {f"{objective_mode(hparams['stage'])}_key": OBJECTIVE_KEY}
+        brain.evaluate(
+            datasets["test"],
+            test_loader_kwargs=dict(hparams["valid_dataloader_opts"]),
+            **key,
+        )
+    return brain
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,287 @@
+"""``speechbrain-atst detect``: sound events of audio files, as a TSV.
+
+Example
+-------
+.. code-block:: bash
+
+    speechbrain-atst detect recordings/ extra.flac --model my_model \\
+        --out events.tsv --scores_dir scores/ --plot plots/
+
+Directories are searched (recursively) for audio files. A file that cannot
+be read (missing, empty, corrupt) is reported with its name and skipped;
+the other files are processed and the command exits with status 1 at the
+end, listing the failures.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import sys
+from pathlib import Path
+
+#: One-line description shown by ``speechbrain-atst --help``.
+HELP = "Detect sound events in audio files with a model folder or hub id"
+
+#: File name extensions searched for in directories (libsndfile formats).
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".au",
+)
+
+
+def add_arguments(parser):
+    """Adds the command's arguments to ``parser``.
+
+    Arguments
+    ---------
+    parser : argparse.ArgumentParser
+        The sub-command parser.
+    """
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="audio files, or folders searched recursively for audio files",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model folder (hyperparams.yaml + model.ckpt, see `export` and "
+        "`convert`) or hub id",
+    )
+    parser.add_argument(
+        "--out",
+        default="events.tsv",
+        help="events TSV: filename, onset, offset, event_label, score "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--scores_dir",
+        help="also write one sed_scores_eval score TSV per file here",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write one PNG per file here (spectrogram, scores, "
+        "events; needs matplotlib)",
+    )
+    parser.add_argument(
+        "--threshold",
+        default=None,
+        help="decision threshold: one value (0.5), one per class "
+        "(0.5,0.4,...) or per class name (Dog=0.3,Speech=0.6); default: "
+        "the model's",
+    )
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:1... (default: auto)"
+    )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=["fp32", "bf16", "fp16"],
+        help="autocast precision of the model (default: fp32)",
+    )
+    parser.add_argument(
+        "--hop_seconds",
+        type=float,
+        default=None,
+        help="hop between 10 s windows on long audio (default: the model's)",
+    )
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="windows per forward pass (default: the model's)",
+    )
+
+
+def parse_threshold(text):
+    """Parses the ``--threshold`` argument.
+
+    Arguments
+    ---------
+    text : str or None
+        ``"0.5"``, ``"0.5,0.4"`` or ``"Dog=0.3,Cat=0.6"``.
+
+    Returns
+    -------
+    None, float, list of float or dict
+        The threshold in a form :meth:`SEDInterface.thresholds` takes.
+
+    Example
+    -------
+    >>> parse_threshold("0.3"), parse_threshold("0.2,0.4")
+    (0.3, [0.2, 0.4])
+    >>> parse_threshold("Dog=0.3")
+    {'Dog': 0.3}
+    """
+    if text is None:
+        return None
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    try:
+        if any("=" in p for p in parts):
+            pairs = [p.split("=", 1) for p in parts]
+            return {k.strip(): float(v) for k, v in pairs}
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(
+            f"Invalid --threshold {text!r}: expected a number, numbers "
+            "separated by commas, or Class=number pairs"
+        ) from None
+    if not values:
+        raise ValueError("Empty --threshold")
+    return values[0] if len(values) == 1 else values
+
+
+def collect_inputs(inputs):
+    """Expands files and folders into ``(path, name)`` pairs.
+
+    Folders are searched recursively for :data:`AUDIO_EXTENSIONS`; a
+    file's ``name`` is its path relative to the folder given (or its file
+    name when given directly).
+
+    Arguments
+    ---------
+    inputs : list of str
+        Files and folders from the command line.
+
+    Returns
+    -------
+    tuple
+        ``(entries, problems)``: the ``(path, name)`` pairs in order, and
+        ``(input, reason)`` for folders without audio.
+
+    Example
+    -------
+    >>> collect_inputs(["a.wav"])
+    ([(PosixPath('a.wav'), 'a.wav')], [])
+    """
+    entries, problems = [], []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            )
+            if not found:
+                problems.append((item, "no audio files in this folder"))
+            entries.extend((p, p.relative_to(path).as_posix()) for p in found)
+        else:
+            entries.append((path, path.name))
+    return entries, problems
+
+
+def _score_id(name):
+    """A flat audio id for a file's score TSV / PNG name."""
+    stem = name.rsplit(".", 1)[0] if "." in Path(name).name else name
+    return stem.replace("/", "__")
+
+
+def _load_model(args):
+    """Loads the interface from ``--model`` with the run options."""
+    from speechbrain_atst.inference import SEDInterface
+
+    run_opts = {}
+    if args.device:
+        run_opts["device"] = args.device
+    if args.precision:
+        run_opts["precision"] = args.precision
+    overrides = {}
+    if args.hop_seconds is not None:
+        overrides["hop_seconds"] = args.hop_seconds
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    return SEDInterface.from_hparams(
+        source=args.model, run_opts=run_opts, overrides=overrides
+    )
+
+
+def run(args):
+    """Runs detection over the inputs.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 if every file was processed, 1 if some failed, 2 if nothing could
+        start (bad model or arguments).
+    """
+    import pandas as pd
+    from tqdm import tqdm
+
+    from speechbrain_atst.evaluation import write_scores
+    from speechbrain_atst.inference import EVENT_COLUMNS, plot_detection
+
+    try:
+        threshold = parse_threshold(args.threshold)
+        if args.plot:
+            import matplotlib  # noqa: F401
+        sed = _load_model(args)
+        sed.thresholds(threshold)  # validates against the class list
+    except Exception as err:
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+
+    entries, failures = collect_inputs(args.inputs)
+    all_events = []
+    sample_rate = int(sed.hparams.sample_rate)
+    for path, name in tqdm(entries, unit="file", desc="detect"):
+        try:
+            wav = sed.load_audio(path)
+            duration = wav.shape[0] / sample_rate
+            scores = sed.frame_scores_batch(wav[None])[0]
+            events = sed.scores_to_events(scores, duration, threshold, name)
+            all_events.append(events)
+            if args.scores_dir:
+                frame = sed.scores_dataframe(scores, duration)
+                write_scores({_score_id(name): frame}, args.scores_dir)
+            if args.plot:
+                plot_detection(
+                    Path(args.plot) / f"{_score_id(name)}.png",
+                    wav,
+                    scores,
+                    events,
+                    sed.classes,
+                    threshold=sed.thresholds(threshold),
+                    title=name,
+                    sample_rate=sample_rate,
+                )
+        except Exception as err:
+            failures.append((str(path), f"{type(err).__name__}: {err}"))
+            tqdm.write(f"FAILED {path}: {err}", file=sys.stderr)
+
+    events = (
+        pd.concat(all_events, ignore_index=True)
+        if all_events
+        else pd.DataFrame(columns=EVENT_COLUMNS)
+    )
+    events = events.astype({"onset": float, "offset": float, "score": float})
+    events = events.round({"onset": 3, "offset": 3, "score": 4})
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    events.to_csv(out, sep="\t", index=False)
+    n_ok = len(all_events)
+    print(f"{len(events)} events in {n_ok} file(s) written to {out}")
+    if args.scores_dir and n_ok:
+        print(f"Score TSVs in {args.scores_dir}")
+    if args.plot and n_ok:
+        print(f"Plots in {args.plot}")
+    if failures:
+        print(f"{len(failures)} input(s) failed:", file=sys.stderr)
+        for item, reason in failures:
+            print(f"  {item}: {reason}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,99 @@
+"""Data: audio reading, DESED manifests and the mini-DESED synthesizer.
+
+- :mod:`~speechbrain_atst.data.audio`: ``read_audio`` (mono float32 at
+  16 kHz, resampled when needed) and ``audio_info``.
+- :mod:`~speechbrain_atst.data.desed`: ``prepare_desed`` writes SpeechBrain
+  JSON manifests and evaluation TSVs from a DESED tree.
+- :mod:`~speechbrain_atst.data.synth`: ``synthesize_mini_desed`` writes a
+  small synthesized dataset in the same layout.
+
+``DESED_LAYOUT`` (below) is the one description of the DESED ``dataset/``
+folder that both the synthesizer and the preparation use. The functions are
+importable from this package; their modules load on first use.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import importlib
+
+#: The DESED ``dataset/`` folder as used by ATST-SED, per subset: audio
+#: folder, metadata TSV (``kind`` says whether it holds strong or weak
+#: labels; unlabeled audio has none) and durations TSV, all relative to
+#: the dataset folder.
+DESED_LAYOUT = {
+    "synth_train": {
+        "audio": "audio/train/synthetic21_train/soundscapes_16k",
+        "tsv": "metadata/train/synthetic21_train/soundscapes.tsv",
+        "durations": None,
+        "kind": "strong",
+    },
+    "strong": {
+        "audio": "audio/train/strong_label_real_16k",
+        "tsv": "metadata/train/audioset_strong.tsv",
+        "durations": None,
+        "kind": "strong",
+    },
+    "weak": {
+        "audio": "audio/train/weak_16k",
+        "tsv": "metadata/train/weak.tsv",
+        "durations": None,
+        "kind": "weak",
+    },
+    "unlabeled": {
+        "audio": "audio/train/unlabel_in_domain_16k",
+        "tsv": None,
+        "durations": None,
+        "kind": "unlabeled",
+    },
+    "synth_valid": {
+        "audio": "audio/validation/synthetic21_validation/soundscapes_16k",
+        "tsv": "metadata/validation/synthetic21_validation/soundscapes.tsv",
+        "durations": (
+            "metadata/validation/synthetic21_validation/durations.tsv"
+        ),
+        "kind": "strong",
+    },
+    "validation": {
+        "audio": "audio/validation/validation_16k",
+        "tsv": "metadata/validation/validation.tsv",
+        "durations": "metadata/validation/validation_durations.tsv",
+        "kind": "strong",
+    },
+}
+
+_EXPORTS = {
+    "AudioInfo": "audio",
+    "audio_info": "audio",
+    "read_audio": "audio",
+    "resample": "audio",
+    "prepare_desed": "desed",
+    "synthesize_mini_desed": "synth",
+}
+
+__all__ = ["DESED_LAYOUT", *_EXPORTS]
+
+
+def __getattr__(name):
+    """Imports the public functions from their modules on first access.
+
+    Arguments
+    ---------
+    name : str
+        Attribute name.
+
+    Returns
+    -------
+    object
+        The attribute.
+
+    Example
+    -------
+    >>> from speechbrain_atst.data import audio_info
+    >>> audio_info.__module__
+    'speechbrain_atst.data.audio'
+    """
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,241 @@
+"""Audio reading: mono float32 waveforms at the model sample rate.
+
+Files are read with soundfile (libsndfile), never with ``torchaudio.load``
+(which needs torchcodec from torchaudio 2.9 on). Multichannel audio is
+averaged to mono and audio at another rate is resampled with torchaudio's
+sinc resampler, so a 44.1 kHz or 48 kHz file is never silently misread as
+16 kHz. Unreadable input (missing, empty, truncated or non-audio files, NaN
+or infinite samples) raises an error that names the file and the problem.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import functools
+import os
+import struct
+from collections import namedtuple
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from speechbrain_atst.labels import SAMPLE_RATE
+
+#: What :func:`audio_info` returns; ``duration`` is in seconds.
+AudioInfo = namedtuple(
+    "AudioInfo", ["sample_rate", "frames", "channels", "duration"]
+)
+
+
+def _check_path(path):
+    """Raises a clear error for a missing path or a directory."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Audio file not found: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"Expected an audio file, got a directory: {path}")
+    return path
+
+
+def _wav_data_shortfall(path):
+    """Bytes missing from the data chunk of a RIFF/WAVE file (0 if none).
+
+    libsndfile silently reads what is there when a WAV file was cut short
+    (an interrupted download or copy); comparing the size the header
+    declares with the bytes present detects it. Streaming headers that
+    declare 0 or 0xFFFFFFFF bytes are not checked.
+    """
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as fin:
+        head = fin.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        pos = 12
+        while pos + 8 <= file_size:
+            fin.seek(pos)
+            chunk_id, size = struct.unpack("<4sI", fin.read(8))
+            if chunk_id == b"data":
+                if size in (0, 0xFFFFFFFF):
+                    return 0
+                return max(0, pos + 8 + size - file_size)
+            pos += 8 + size + (size & 1)
+    return 0
+
+
+def audio_info(path):
+    """Reads the header of an audio file without decoding it.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file (any format libsndfile reads: wav, flac, ogg, ...).
+
+    Returns
+    -------
+    AudioInfo
+        ``(sample_rate, frames, channels, duration)``; ``frames`` counts
+        samples per channel and ``duration = frames / sample_rate``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not readable audio, holds no samples or is a WAV
+        file cut short (its header declares more data than it holds).
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> soundfile.write(f"{tmp}/a.wav", np.zeros((8000, 2)), 16000)
+    >>> audio_info(f"{tmp}/a.wav")
+    AudioInfo(sample_rate=16000, frames=8000, channels=2, duration=0.5)
+    """
+    path = _check_path(path)
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"Audio file is empty (0 bytes): {path}")
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"Cannot read audio file {path} (corrupt, truncated or not "
+            f"audio): {err}"
+        ) from None
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise ValueError(
+            f"Invalid audio header in {path}: sample rate "
+            f"{info.samplerate}, {info.channels} channels"
+        )
+    if info.frames <= 0:
+        raise ValueError(f"Audio file holds no samples: {path}")
+    shortfall = _wav_data_shortfall(path)
+    if shortfall:
+        raise ValueError(
+            f"Audio file {path} is truncated: its header declares "
+            f"{shortfall} more bytes of audio than the file holds"
+        )
+    return AudioInfo(
+        sample_rate=int(info.samplerate),
+        frames=int(info.frames),
+        channels=int(info.channels),
+        duration=info.frames / info.samplerate,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _resampler(orig_freq, new_freq):
+    """A cached torchaudio resampler (the kernel is built once per pair)."""
+    import torchaudio
+
+    return torchaudio.transforms.Resample(orig_freq, new_freq)
+
+
+def resample(wav, orig_freq, new_freq):
+    """Resamples a waveform with torchaudio's windowed-sinc resampler.
+
+    Arguments
+    ---------
+    wav : torch.Tensor
+        Waveform ``[..., time]``.
+    orig_freq : int
+        Its sample rate (Hz).
+    new_freq : int
+        The target rate (Hz).
+
+    Returns
+    -------
+    torch.Tensor
+        The resampled waveform (the input itself when the rates agree).
+
+    Example
+    -------
+    >>> resample(torch.zeros(44100), 44100, 16000).shape
+    torch.Size([16000])
+    """
+    if int(orig_freq) == int(new_freq):
+        return wav
+    with torch.no_grad():
+        return _resampler(int(orig_freq), int(new_freq))(wav)
+
+
+def read_audio(path, sample_rate=SAMPLE_RATE, offset=0.0, duration=None):
+    """Reads an audio file as a mono float32 waveform at ``sample_rate``.
+
+    Channels are averaged; a file at another rate is resampled with
+    :func:`resample`. ``offset`` and ``duration`` (seconds, so they do not
+    depend on the file's rate) read a segment without decoding the whole
+    file, e.g. a random 10 s crop of a long recording.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file.
+    sample_rate : int
+        Rate of the returned waveform (Hz); 16 kHz by default.
+    offset : float
+        Start of the segment to read (seconds from the file start).
+    duration : float, optional
+        Length of the segment (seconds); ``None`` reads to the end. A
+        segment running past the end is cut at the end of the file.
+
+    Returns
+    -------
+    torch.Tensor
+        One-dimensional float32 tensor.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not readable audio, holds no samples, is shorter
+        than its header says, contains NaN or infinite samples, or if the
+        segment is empty or starts past the end.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> soundfile.write(f"{tmp}/a.wav", np.zeros((44100, 2)), 44100)
+    >>> read_audio(f"{tmp}/a.wav").shape
+    torch.Size([16000])
+    >>> read_audio(f"{tmp}/a.wav", offset=0.25, duration=0.5).shape
+    torch.Size([8000])
+    """
+    info = audio_info(path)
+    path = os.fspath(path)
+    if offset < 0 or (duration is not None and duration <= 0):
+        raise ValueError(
+            f"Invalid segment offset={offset}, duration={duration} for "
+            f"{path}: offset must be >= 0 and duration > 0"
+        )
+    start = int(round(offset * info.sample_rate))
+    if start >= info.frames:
+        raise ValueError(
+            f"Segment offset {offset} s is past the end of {path} "
+            f"({info.duration:.3f} s)"
+        )
+    stop = info.frames
+    if duration is not None:
+        stop = min(stop, start + int(round(duration * info.sample_rate)))
+    stop = max(stop, start + 1)
+    try:
+        data, _ = sf.read(
+            path, start=start, stop=stop, dtype="float32", always_2d=True
+        )
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise ValueError(
+            f"Cannot decode audio file {path} (corrupt or truncated): {err}"
+        ) from None
+    if data.shape[0] < stop - start:
+        raise ValueError(
+            f"Audio file {path} is truncated: expected {stop - start} "
+            f"frames from frame {start}, read {data.shape[0]}"
+        )
+    if not np.isfinite(data).all():
+        raise ValueError(f"Audio file {path} contains NaN or inf samples")
+    wav = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
+    wav = resample(wav, info.sample_rate, sample_rate)
+    return wav.to(torch.float32)

@@ -1,0 +1,727 @@
+"""ATST-Frame: the frame-level audio transformer used by ATST-SED.
+
+ATST-Frame (Li, Shao, Li, 2023) cuts a 64-bin mel spectrogram into patches
+of 64 bins x 4 frames (one token per 40 ms), embeds each patch with a linear
+layer, adds a learned positional embedding and runs a stack of pre-norm
+transformer blocks followed by a final LayerNorm. The state-dict keys are
+those of the official implementation so that the released weights
+(``atst_as2M.ckpt``) and ATST-SED checkpoints load strictly.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from speechbrain_atst.checkpoints import (
+    CheckpointError,
+    drop_thop_keys,
+    load_checkpoint,
+    load_state_dict_strict,
+    sed_state_dict,
+)
+from speechbrain_atst.labels import ATST_HOP, SAMPLE_RATE
+
+#: Prefix of the transformer keys inside an ATST-SED (CRNN) state dict.
+ATSTSED_PREFIX = "atst_frame.atst."
+#: Standard deviation of the truncated-normal initialisation.
+INIT_STD = 0.02
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drops the residual branch of whole examples.
+
+    Arguments
+    ---------
+    p : float
+        Probability of dropping an example's branch during training.
+
+    Example
+    -------
+    >>> drop = DropPath(0.5).eval()
+    >>> x = torch.ones(2, 3)
+    >>> torch.equal(drop(x), x)
+    True
+    """
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        """Drops (and rescales) the branch ``x`` per example.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Residual branch ``[batch, ...]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape as ``x``.
+        """
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+        mask = x.new_empty(shape).bernoulli_(keep)
+        return x * mask / keep
+
+
+class PatchEmbed(nn.Module):
+    """Cuts a mel spectrogram into full-height patches and embeds them.
+
+    A patch spans all ``patch_h`` mel bins and ``patch_w`` frames; it is
+    flattened mel-bin-major (element ``patch_w * f + t``) and projected by
+    the linear layer ``patch_embed``. Trailing frames that do not fill a
+    patch are dropped.
+
+    Arguments
+    ---------
+    patch_h : int
+        Mel bins per patch (all of them).
+    patch_w : int
+        Frames per patch.
+    embed_dim : int
+        Token dimension.
+
+    Example
+    -------
+    >>> embed = PatchEmbed(patch_h=8, patch_w=4, embed_dim=16)
+    >>> embed(torch.randn(2, 8, 41)).shape
+    torch.Size([2, 10, 16])
+    """
+
+    def __init__(self, patch_h=64, patch_w=4, embed_dim=768):
+        super().__init__()
+        self.patch_h = patch_h
+        self.patch_w = patch_w
+        self.patch_embed = nn.Linear(patch_h * patch_w, embed_dim)
+
+    def forward(self, feats):
+        """Returns the patch tokens.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            Mel features ``[batch, patch_h, frames]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Tokens ``[batch, frames // patch_w, embed_dim]``.
+        """
+        batch, n_mels, frames = feats.shape
+        n_tokens = frames // self.patch_w
+        x = feats[:, :, : n_tokens * self.patch_w]
+        x = x.reshape(batch, n_mels, n_tokens, self.patch_w)
+        x = x.permute(0, 2, 1, 3).reshape(batch, n_tokens, -1)
+        return self.patch_embed(x)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a joint ``qkv`` projection.
+
+    Arguments
+    ---------
+    dim : int
+        Token dimension.
+    num_heads : int
+        Number of heads; must divide ``dim``.
+    qkv_bias : bool
+        Whether the ``qkv`` projection has a bias.
+    attn_drop : float
+        Dropout on the attention weights (training only).
+    proj_drop : float
+        Dropout after the output projection.
+
+    Example
+    -------
+    >>> attn = Attention(16, num_heads=4)
+    >>> attn(torch.randn(2, 5, 16)).shape
+    torch.Size([2, 5, 16])
+    """
+
+    def __init__(
+        self, dim, num_heads=12, qkv_bias=False, attn_drop=0.0, proj_drop=0.0
+    ):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(
+                f"embed_dim {dim} is not divisible by num_heads {num_heads}"
+            )
+        self.num_heads = num_heads
+        self.attn_drop = float(attn_drop)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x):
+        """Self-attention over the tokens.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Tokens ``[batch, tokens, dim]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, tokens, dim]``.
+        """
+        batch, n_tokens, dim = x.shape
+        head_dim = dim // self.num_heads
+        qkv = self.qkv(x).reshape(batch, n_tokens, 3, self.num_heads, head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.0
+        )
+        x = x.transpose(1, 2).reshape(batch, n_tokens, dim)
+        return self.proj_drop(self.proj(x))
+
+
+class Mlp(nn.Module):
+    """Two-layer feed-forward network with exact GELU.
+
+    Arguments
+    ---------
+    dim : int
+        Input and output dimension.
+    hidden_dim : int
+        Hidden dimension.
+    drop : float
+        Dropout after each linear layer.
+
+    Example
+    -------
+    >>> Mlp(16, 64)(torch.randn(2, 5, 16)).shape
+    torch.Size([2, 5, 16])
+    """
+
+    def __init__(self, dim, hidden_dim, drop=0.0):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        """Applies the feed-forward network.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[..., dim]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[..., dim]``.
+        """
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: ``x + attn(LN(x))``, ``x + mlp(LN(x))``.
+
+    Arguments
+    ---------
+    dim : int
+        Token dimension.
+    num_heads : int
+        Attention heads.
+    mlp_ratio : float
+        Hidden size of the MLP relative to ``dim``.
+    qkv_bias : bool
+        Whether the ``qkv`` projection has a bias.
+    drop : float
+        Dropout after the projections.
+    attn_drop : float
+        Dropout on the attention weights.
+    drop_path : float
+        Stochastic-depth rate of both residual branches.
+    ln_eps : float
+        LayerNorm epsilon.
+
+    Example
+    -------
+    >>> Block(16, num_heads=2)(torch.randn(2, 5, 16)).shape
+    torch.Size([2, 5, 16])
+    """
+
+    def __init__(
+        self,
+        dim,
+        num_heads,
+        mlp_ratio=4.0,
+        qkv_bias=False,
+        drop=0.0,
+        attn_drop=0.0,
+        drop_path=0.0,
+        ln_eps=1e-6,
+    ):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=ln_eps)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim, eps=ln_eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+
+    def forward(self, x):
+        """Applies the block.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Tokens ``[batch, tokens, dim]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, tokens, dim]``.
+        """
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class ATSTFrame(nn.Module):
+    """The ATST-Frame transformer (the "base" model by default).
+
+    Input: normalised 64-bin mel features ``[batch, 64, frames]`` (see
+    :class:`speechbrain_atst.features.ATSTFrontEnd`); output: one token per
+    4 frames (40 ms), ``[batch, frames // 4, embed_dim]``, taken after the
+    last block and the final ``norm_frame`` LayerNorm. The positional table
+    has ``1 + spec_w // patch_w`` rows (row 0 is a legacy, unused slot), so
+    at most 250 tokens, about 10 s of audio, can be encoded at once.
+
+    Arguments
+    ---------
+    embed_dim : int
+        Token dimension (768 for the base model).
+    depth : int
+        Number of transformer blocks.
+    num_heads : int
+        Attention heads.
+    mlp_ratio : float
+        MLP hidden size relative to ``embed_dim``.
+    patch_h : int
+        Mel bins per patch (the number of mel bins of the input).
+    patch_w : int
+        Frames per patch.
+    spec_w : int
+        Frames the positional table was sized for (1001 = 10 s).
+    qkv_bias : bool
+        Whether the ``qkv`` projections have a bias.
+    ln_eps : float
+        LayerNorm epsilon.
+    drop_rate : float
+        Dropout after the positional embedding and the projections.
+    attn_drop : float
+        Dropout on the attention weights.
+    drop_path : float
+        Stochastic depth; the rate grows linearly from 0 at the first block
+        to ``drop_path`` at the last.
+    freeze : bool
+        If True, the parameters get ``requires_grad=False``, the module
+        stays in eval mode even when ``.train()`` is called, and the
+        forward runs without autograd.
+    grad_checkpointing : bool
+        If True, each block is recomputed during the backward pass instead
+        of storing its activations (saves memory when fine-tuning).
+
+    Example
+    -------
+    >>> model = ATSTFrame(embed_dim=32, depth=2, num_heads=4)
+    >>> tokens = model(torch.randn(2, 64, 1001))
+    >>> tokens.shape
+    torch.Size([2, 250, 32])
+    >>> len(model.layer_groups())
+    4
+    """
+
+    def __init__(
+        self,
+        embed_dim=768,
+        depth=12,
+        num_heads=12,
+        mlp_ratio=4.0,
+        patch_h=64,
+        patch_w=4,
+        spec_w=1001,
+        qkv_bias=False,
+        ln_eps=1e-6,
+        drop_rate=0.0,
+        attn_drop=0.0,
+        drop_path=0.0,
+        freeze=False,
+        grad_checkpointing=False,
+    ):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.depth = depth
+        self.num_heads = num_heads
+        self.patch_h = patch_h
+        self.patch_w = patch_w
+        self.max_tokens = spec_w // patch_w
+        self.grad_checkpointing = grad_checkpointing
+        self.freeze = False
+
+        self.mask_embed = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.patch_embed = PatchEmbed(patch_h, patch_w, embed_dim)
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, 1 + self.max_tokens, embed_dim)
+        )
+        self.pos_drop = nn.Dropout(drop_rate)
+        rates = torch.linspace(0, drop_path, depth).tolist() if depth else []
+        self.blocks = nn.ModuleList(
+            Block(
+                embed_dim,
+                num_heads,
+                mlp_ratio=mlp_ratio,
+                qkv_bias=qkv_bias,
+                drop=drop_rate,
+                attn_drop=attn_drop,
+                drop_path=rate,
+                ln_eps=ln_eps,
+            )
+            for rate in rates
+        )
+        self.norm_frame = nn.LayerNorm(embed_dim, eps=ln_eps)
+        self._init_weights()
+        # Only used by masked pretraining: never receives a gradient here.
+        self.mask_embed.requires_grad_(False)
+        self.set_freeze(freeze)
+
+    def _init_weights(self):
+        """Truncated-normal weights, zero biases, unit LayerNorm scales."""
+        nn.init.trunc_normal_(self.pos_embed, std=INIT_STD)
+        nn.init.trunc_normal_(self.mask_embed, std=INIT_STD)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=INIT_STD)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def set_freeze(self, freeze):
+        """Freezes (or unfreezes) the transformer.
+
+        Frozen: ``requires_grad=False``, eval mode kept through ``.train()``,
+        forward without autograd. Unfreezing re-enables the gradients of
+        every parameter except the unused ``mask_embed`` and leaves the mode
+        to the next ``.train()`` / ``.eval()`` call.
+
+        Arguments
+        ---------
+        freeze : bool
+            Whether to freeze.
+        """
+        self.freeze = bool(freeze)
+        self.requires_grad_(not self.freeze)
+        self.mask_embed.requires_grad_(False)
+        if self.freeze:
+            super().train(False)
+
+    def train(self, mode=True):
+        """Sets the training mode; a frozen model always stays in eval mode.
+
+        Arguments
+        ---------
+        mode : bool
+            Training mode requested.
+
+        Returns
+        -------
+        ATSTFrame
+            ``self``.
+        """
+        return super().train(bool(mode) and not self.freeze)
+
+    @property
+    def max_seconds(self):
+        """Longest audio (seconds) the positional table can encode."""
+        frames = self.max_tokens * self.patch_w + self.patch_w - 1
+        return (frames - 1) * ATST_HOP / SAMPLE_RATE
+
+    def forward(self, feats):
+        """Encodes mel features into frame tokens.
+
+        Arguments
+        ---------
+        feats : torch.Tensor
+            Normalised mel features ``[batch, patch_h, frames]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, frames // patch_w, embed_dim]``.
+        """
+        if feats.dim() != 3 or feats.shape[1] != self.patch_h:
+            raise ValueError(
+                f"ATSTFrame expects features [batch, {self.patch_h}, "
+                f"frames], got shape {tuple(feats.shape)}"
+            )
+        n_tokens = feats.shape[-1] // self.patch_w
+        if n_tokens < 1:
+            raise ValueError(
+                f"ATSTFrame needs at least {self.patch_w} frames, got "
+                f"{feats.shape[-1]}"
+            )
+        if n_tokens > self.max_tokens:
+            raise ValueError(
+                f"ATSTFrame encodes at most {self.max_tokens} tokens "
+                f"({self.max_tokens * self.patch_w + self.patch_w - 1} "
+                f"frames, about {self.max_seconds:.2f} s of audio) but got "
+                f"{feats.shape[-1]} frames ({n_tokens} tokens). The "
+                "transformer takes at most ~10 s: split long audio into "
+                "windows first (the inference interface does this)."
+            )
+        frozen = torch.no_grad() if self.freeze else contextlib.nullcontext()
+        with frozen:
+            x = self.patch_embed(feats)
+            x = x + self.pos_embed[:, 1 : n_tokens + 1]
+            x = self.pos_drop(x)
+            use_ckpt = (
+                self.grad_checkpointing
+                and self.training
+                and torch.is_grad_enabled()
+            )
+            for block in self.blocks:
+                if use_ckpt:
+                    x = checkpoint(block, x, use_reentrant=False)
+                else:
+                    x = block(x)
+            return self.norm_frame(x)
+
+    def layer_groups(self):
+        """Parameters grouped for layer-wise learning-rate decay, top-down.
+
+        Returns
+        -------
+        list of list of torch.nn.Parameter
+            ``depth + 2`` groups: ``[norm_frame]``, the last block, ...,
+            the first block, then the embeddings (``patch_embed``,
+            ``pos_embed``, ``mask_embed``). ``mask_embed`` is not used by
+            the forward pass and keeps ``requires_grad=False`` (an unused
+            trainable parameter breaks DDP without
+            ``find_unused_parameters``).
+
+        Example
+        -------
+        >>> groups = ATSTFrame(
+        ...     embed_dim=16, depth=3, num_heads=2
+        ... ).layer_groups()
+        >>> [len(g) for g in groups]
+        [2, 11, 11, 11, 4]
+        """
+        groups = [list(self.norm_frame.parameters())]
+        groups.extend(list(block.parameters()) for block in self.blocks[::-1])
+        groups.append(
+            [*self.patch_embed.parameters(), self.pos_embed, self.mask_embed]
+        )
+        return groups
+
+    def load_pretrained(self, path, which="teacher", trust_checkpoint=False):
+        """Loads weights from any supported checkpoint format (strictly).
+
+        See :func:`atst_state_dict` for the formats.
+
+        Arguments
+        ---------
+        path : str or os.PathLike
+            Checkpoint file.
+        which : str
+            ``"teacher"`` or ``"student"``: the model to take from an
+            ATST-SED checkpoint.
+        trust_checkpoint : bool
+            Allow full unpickling (see
+            :func:`speechbrain_atst.checkpoints.load_checkpoint`).
+
+        Returns
+        -------
+        ATSTFrame
+            ``self``.
+        """
+        obj = load_checkpoint(path, trust_checkpoint=trust_checkpoint)
+        state = atst_state_dict(obj, which=which, source=str(path))
+        load_state_dict_strict(self, state, str(path), _arch_hint(state))
+        self.mask_embed.requires_grad_(False)
+        return self
+
+    @classmethod
+    def from_checkpoint(
+        cls, path, which="teacher", trust_checkpoint=False, **arch
+    ):
+        """Builds an ATSTFrame and loads a checkpoint into it.
+
+        Arguments
+        ---------
+        path : str or os.PathLike
+            Checkpoint file in any format of :func:`atst_state_dict`.
+        which : str
+            ``"teacher"`` or ``"student"`` for ATST-SED checkpoints.
+        trust_checkpoint : bool
+            Allow full unpickling of the file.
+        **arch
+            Constructor arguments (``embed_dim``, ``depth``, ``num_heads``,
+            ``freeze``, ...); they must match the checkpoint.
+
+        Returns
+        -------
+        ATSTFrame
+            The loaded model.
+
+        Example
+        -------
+        >>> path = getfixture("tmp_path") / "atst.ckpt"
+        >>> small = dict(embed_dim=16, depth=1, num_heads=2)
+        >>> torch.save(ATSTFrame(**small).state_dict(), path)
+        >>> ATSTFrame.from_checkpoint(path, **small).depth
+        1
+        """
+        model = cls(**arch)
+        return model.load_pretrained(
+            path, which=which, trust_checkpoint=trust_checkpoint
+        )
+
+
+def atst_state_dict(obj, which="teacher", source="checkpoint"):
+    """Extracts ATSTFrame weights, with our key names, from a checkpoint.
+
+    Recognised layouts (first match wins):
+
+    * ATST-SED checkpoint: a top-level ``sed_teacher`` / ``sed_student``
+      dict, or a Lightning ``state_dict`` with ``sed_teacher.`` /
+      ``sed_student.`` prefixes; the transformer keys are those under
+      ``atst_frame.atst.``.
+    * Keys of ``obj["state_dict"]`` (Lightning) or of ``obj``, mapped one
+      by one with the official rules: ``model.teacher.encoder.`` (raw SSL
+      pretraining; ``encoder.norm.`` becomes ``norm_frame.``,
+      ``cls_token`` dropped), ``encoder.encoder.frame_encoder.`` stripped
+      (ATST-C2F), ``encoder.encoder.teacher_module.`` skipped,
+      ``encoder.encoder.`` stripped (``atst_as2M.ckpt``), and
+      ``atst_frame.atst.`` stripped (a state dict of our ATSTSED); all other
+      keys (classifier heads, student branches, ...) are ignored.
+    * Otherwise ``obj`` is taken as a plain ATSTFrame state dict.
+
+    ``total_ops`` / ``total_params`` profiler buffers are always dropped.
+
+    Arguments
+    ---------
+    obj : dict
+        The object read from the checkpoint file.
+    which : str
+        ``"teacher"`` or ``"student"`` for ATST-SED checkpoints.
+    source : str
+        File name, for error messages.
+
+    Returns
+    -------
+    dict
+        The state dict for :class:`ATSTFrame`.
+
+    Example
+    -------
+    >>> w = torch.zeros(1)
+    >>> ckpt = {
+    ...     "state_dict": {
+    ...         "encoder.encoder.norm_frame.weight": w,
+    ...         "head.1.weight": w,
+    ...     }
+    ... }
+    >>> list(atst_state_dict(ckpt))
+    ['norm_frame.weight']
+    """
+    if not isinstance(obj, dict):
+        raise CheckpointError(
+            f"{source}: expected a dict of tensors, got {type(obj).__name__}"
+        )
+    sed = sed_state_dict(obj, which=which, source=source, required=False)
+    if sed is None and _has_sed_models(obj):
+        sed_state_dict(obj, which=which, source=source)  # raises, names it
+    if sed is not None:
+        state = {
+            k[len(ATSTSED_PREFIX) :]: v
+            for k, v in sed.items()
+            if k.startswith(ATSTSED_PREFIX)
+        }
+        if not state:
+            raise CheckpointError(
+                f"{source}: the ATST-SED {which} holds no "
+                f"'{ATSTSED_PREFIX}*' keys"
+            )
+        return drop_thop_keys(state)
+    flat = obj.get("state_dict", obj)
+    if not isinstance(flat, dict):
+        raise CheckpointError(f"{source}: 'state_dict' is not a dict")
+    flat = drop_thop_keys(flat)
+    mapped, matched = {}, False
+    for key, value in flat.items():
+        hit, new_key = _map_official_key(key)
+        matched = matched or hit
+        if new_key is None:
+            continue
+        if new_key in mapped:
+            raise CheckpointError(
+                f"{source}: two keys map to '{new_key}' (the second is '{key}')"
+            )
+        mapped[new_key] = value
+    return mapped if matched else flat
+
+
+def _has_sed_models(obj):
+    """Whether ``obj`` holds ATST-SED student / teacher weights at all."""
+    flat = obj.get("state_dict")
+    keys = list(obj) + (list(flat) if isinstance(flat, dict) else [])
+    return any(
+        isinstance(k, str) and k.split(".")[0] in ("sed_student", "sed_teacher")
+        for k in keys
+    )
+
+
+def _map_official_key(key):
+    """Applies the official key rules; returns ``(matched, new_key)``."""
+    ssl = "model.teacher.encoder."
+    if ssl in key:
+        if "encoder.norm." in key:
+            return True, "norm_frame." + key.split("encoder.norm.", 1)[1]
+        if "cls_token" in key:
+            return True, None
+        return True, key.split(ssl, 1)[1]
+    if "encoder.encoder.frame_encoder." in key:
+        return True, key.split("encoder.encoder.frame_encoder.", 1)[1]
+    if "encoder.encoder.teacher_module." in key:
+        return True, None
+    if "encoder.encoder." in key:
+        return True, key.split("encoder.encoder.", 1)[1]
+    if key.startswith(ATSTSED_PREFIX):
+        return True, key[len(ATSTSED_PREFIX) :]
+    return False, None
+
+
+def _arch_hint(state):
+    """Describes the architecture a state dict seems to have."""
+    pos = state.get("pos_embed")
+    blocks = {
+        int(k.split(".")[1])
+        for k in state
+        if k.startswith("blocks.") and k.split(".")[1].isdigit()
+    }
+    if pos is None or not hasattr(pos, "shape") or pos.dim() != 3:
+        return ""
+    depth = max(blocks) + 1 if blocks else 0
+    heads = max(1, pos.shape[-1] // 64)
+    return (
+        f"The checkpoint looks like embed_dim={pos.shape[-1]}, "
+        f"depth={depth}, {pos.shape[1]} positional rows (num_heads is not "
+        f"stored; usually embed_dim // 64 = {heads}); pass matching "
+        "architecture arguments"
+    )

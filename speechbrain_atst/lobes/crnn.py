@@ -1,0 +1,321 @@
+"""The convolutional and recurrent parts of the ATST-SED CRNN.
+
+These are the DCASE-baseline building blocks as configured by ATST-SED: a
+7-block CNN (convolution, batch norm, context gating, dropout, average
+pooling) over the 128-bin log-mel, a 2-layer bidirectional GRU, and the
+strong (frame-level sigmoid) and weak (attention-pooled) heads. Module names
+follow the official code so that its state-dict keys (``cnn.cnn.conv0``,
+``rnn.rnn.weight_ih_l0``, ...) are reproduced.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import contextlib
+
+import torch
+from torch import nn
+
+#: Channels of the seven CNN blocks.
+NB_FILTERS = (16, 32, 64, 128, 128, 128, 128)
+#: (time, frequency) average pooling of the seven CNN blocks.
+POOLING = ((2, 2), (2, 2), (1, 2), (1, 2), (1, 2), (1, 2), (1, 2))
+#: Batch-norm epsilon and (PyTorch-convention) momentum of the CNN.
+BN_EPS, BN_MOMENTUM = 1e-3, 0.99
+#: Lower clamp of the class-softmax attention weights.
+ATTENTION_FLOOR = 1e-7
+
+
+class ContextGating(nn.Module):
+    """Context gating over the channel axis: ``x * sigmoid(W x + b)``.
+
+    Arguments
+    ---------
+    channels : int
+        Number of channels (axis 1 of the input).
+
+    Example
+    -------
+    >>> cg = ContextGating(4)
+    >>> cg(torch.randn(2, 4, 5, 3)).shape
+    torch.Size([2, 4, 5, 3])
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.linear = nn.Linear(channels, channels)
+
+    def forward(self, x):
+        """Gates each channel with a linear function of all channels.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[batch, channels, time, freq]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape.
+        """
+        gate = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return x * torch.sigmoid(gate)
+
+
+class GLU(nn.Module):
+    """Gated linear unit of the DCASE baseline: ``(W x + b) * sigmoid(x)``.
+
+    Arguments
+    ---------
+    channels : int
+        Number of channels (axis 1 of the input).
+
+    Example
+    -------
+    >>> GLU(4)(torch.randn(2, 4, 5, 3)).shape
+    torch.Size([2, 4, 5, 3])
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.linear = nn.Linear(channels, channels)
+
+    def forward(self, x):
+        """Applies the gated linear unit.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[batch, channels, time, freq]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape.
+        """
+        lin = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return lin * torch.sigmoid(x)
+
+
+_ACTIVATIONS = {
+    "cg": ("cg", ContextGating),
+    "glu": ("glu", GLU),
+    "relu": ("relu", lambda channels: nn.ReLU()),
+}
+
+
+class CNN(nn.Module):
+    """Stack of conv / batch-norm / activation / dropout / avg-pool blocks.
+
+    The layers live in ``self.cnn`` (an ``nn.Sequential``) named
+    ``conv{i}``, ``batchnorm{i}``, ``cg{i}`` (or ``glu{i}``, ``relu{i}``),
+    ``dropout{i}``, ``pooling{i}``.
+
+    Arguments
+    ---------
+    n_in_channel : int
+        Input channels (1 for a single spectrogram).
+    nb_filters : sequence of int
+        Output channels of each block.
+    pooling : sequence of (int, int)
+        (time, freq) average-pooling kernel = stride of each block.
+    kernel_size : int or sequence of int
+        Convolution kernel size (one value or one per block).
+    padding : int or sequence of int
+        Convolution padding.
+    stride : int or sequence of int
+        Convolution stride.
+    activation : str
+        ``"cg"`` (context gating, ATST-SED), ``"glu"`` or ``"relu"``.
+    dropout : float
+        Dropout after each activation.
+
+    Example
+    -------
+    >>> cnn = CNN()
+    >>> cnn(torch.randn(2, 1, 626, 128)).shape
+    torch.Size([2, 128, 156, 1])
+    """
+
+    def __init__(
+        self,
+        n_in_channel=1,
+        nb_filters=NB_FILTERS,
+        pooling=POOLING,
+        kernel_size=3,
+        padding=1,
+        stride=1,
+        activation="cg",
+        dropout=0.5,
+    ):
+        super().__init__()
+        n_blocks = len(nb_filters)
+        if len(pooling) != n_blocks:
+            raise ValueError(
+                f"{n_blocks} filters but {len(pooling)} pooling sizes"
+            )
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"Unknown activation {activation!r}; choose among "
+                f"{sorted(_ACTIVATIONS)}"
+            )
+        kernel_size = _per_block(kernel_size, n_blocks, "kernel_size")
+        padding = _per_block(padding, n_blocks, "padding")
+        stride = _per_block(stride, n_blocks, "stride")
+        name, act = _ACTIVATIONS[activation]
+        self.nb_filters = list(nb_filters)
+        self.cnn = nn.Sequential()
+        n_in = n_in_channel
+        for i, n_out in enumerate(nb_filters):
+            self.cnn.add_module(
+                f"conv{i}",
+                nn.Conv2d(n_in, n_out, kernel_size[i], stride[i], padding[i]),
+            )
+            self.cnn.add_module(
+                f"batchnorm{i}",
+                nn.BatchNorm2d(n_out, eps=BN_EPS, momentum=BN_MOMENTUM),
+            )
+            self.cnn.add_module(f"{name}{i}", act(n_out))
+            self.cnn.add_module(f"dropout{i}", nn.Dropout(dropout))
+            self.cnn.add_module(f"pooling{i}", nn.AvgPool2d(tuple(pooling[i])))
+            n_in = n_out
+
+    def forward(self, x):
+        """Applies the blocks.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[batch, n_in_channel, time, freq]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, nb_filters[-1], time', freq']``.
+        """
+        return self.cnn(x)
+
+
+@contextlib.contextmanager
+def single_cpu_thread(tensor):
+    """Runs the enclosed CPU ops with one intra-op thread.
+
+    A GRU on the CPU is a chain of hundreds of tiny ops per sequence (one
+    step = a ``[batch, 3 * hidden]`` matmul and a few element-wise ops).
+    Spread over several threads, each op pays a thread synchronisation
+    that costs more than the op itself, and far more (up to a scheduler
+    time slice per op) when another process keeps a core busy: a 10 s clip
+    then spent seconds in the GRU. One thread makes the recurrence
+    independent of the machine load. Nothing changes for GPU tensors or
+    when only one thread is used anyway.
+
+    Arguments
+    ---------
+    tensor : torch.Tensor
+        The input of the enclosed ops (decides CPU or not).
+
+    Example
+    -------
+    >>> with single_cpu_thread(torch.zeros(1)):
+    ...     torch.get_num_threads()
+    1
+    """
+    threads = torch.get_num_threads()
+    if tensor.device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class BiGRU(nn.Module):
+    """Bidirectional multi-layer GRU, batch first (module ``rnn``).
+
+    On the CPU the recurrence runs on a single thread (see
+    :func:`single_cpu_thread`); the results are the same.
+
+    Arguments
+    ---------
+    n_in : int
+        Input features.
+    n_hidden : int
+        Hidden units per direction.
+    num_layers : int
+        Stacked layers.
+    dropout : float
+        Dropout between layers.
+
+    Example
+    -------
+    >>> BiGRU(8, 4)(torch.randn(2, 5, 8)).shape
+    torch.Size([2, 5, 8])
+    """
+
+    def __init__(self, n_in, n_hidden, num_layers=2, dropout=0.0):
+        super().__init__()
+        self.rnn = nn.GRU(
+            n_in,
+            n_hidden,
+            num_layers=num_layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=dropout,
+        )
+
+    def forward(self, x):
+        """Runs the GRU.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[batch, time, n_in]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, time, 2 * n_hidden]``.
+        """
+        with single_cpu_thread(x):
+            return self.rnn(x)[0]
+
+
+def attention_pooling(strong, attention_logits):
+    """Weak (clip) scores from strong scores and class-softmax attention.
+
+    The attention is a softmax over the *class* axis, clamped to
+    ``[1e-7, 1]``; the weak score of class ``c`` is
+    ``sum_t s[t, c] a[t, c] / sum_t a[t, c]``.
+
+    Arguments
+    ---------
+    strong : torch.Tensor
+        Frame probabilities ``[batch, time, classes]``.
+    attention_logits : torch.Tensor
+        Attention logits ``[batch, time, classes]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Weak probabilities ``[batch, classes]``.
+
+    Example
+    -------
+    >>> s = torch.tensor([[[0.2, 0.9], [0.4, 0.1]]])
+    >>> attention_pooling(s, torch.zeros(1, 2, 2))
+    tensor([[0.3000, 0.5000]])
+    """
+    att = torch.softmax(attention_logits, dim=-1).clamp(ATTENTION_FLOOR, 1.0)
+    return (strong * att).sum(1) / att.sum(1)
+
+
+def _per_block(value, n_blocks, name):
+    """Broadcasts an int to a per-block list and checks its length."""
+    if isinstance(value, int):
+        return [value] * n_blocks
+    value = list(value)
+    if len(value) != n_blocks:
+        raise ValueError(f"{name}: expected {n_blocks} values, got {value}")
+    return value

@@ -1,0 +1,354 @@
+"""Step-wise schedules of ATST-SED: exponential warmup, cosine decay, EMA.
+
+* :func:`exp_warmup` is the ramp ``r(step) = exp(-5 (1 - min(step, R) / R)^2)``
+  shared by the learning rates and the consistency-loss weight.
+* :class:`WarmupCosineLR` scales every parameter group's own ``max_lr`` by
+  ``r(step)`` during warmup, then keeps it (stage 1) or decays it along a
+  cosine to ``min_lr_scale * max_lr`` (stage 2). Ratios between groups (the
+  layer-wise decay of the transformer) are therefore preserved, unlike
+  SpeechBrain's step schedulers, which write one value into every group.
+* :func:`ema_update` and :func:`stage1_ema_decay` implement the mean
+  teacher.
+
+Step numbers count optimizer steps from 1: the learning rate used by the
+n-th optimizer step is ``max_lr * factor(n)``.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import math
+
+import torch
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
+
+
+def exp_warmup(step, warmup_steps):
+    """Exponential ramp-up ``exp(-5 (1 - min(step, R) / R)^2)``.
+
+    Arguments
+    ---------
+    step : int or float
+        Current step (from 1).
+    warmup_steps : int or float
+        Ramp length ``R``; ``R <= 0`` gives 1 at every step.
+
+    Returns
+    -------
+    float
+        The factor in ``(0, 1]``; 1 from ``step >= R`` on.
+
+    Example
+    -------
+    >>> round(exp_warmup(0, 10), 6)
+    0.006738
+    >>> exp_warmup(10, 10), exp_warmup(25, 10)
+    (1.0, 1.0)
+    """
+    if warmup_steps <= 0:
+        return 1.0
+    frac = 1.0 - min(float(step), float(warmup_steps)) / float(warmup_steps)
+    return math.exp(-5.0 * frac * frac)
+
+
+def consistency_weight(step, warmup_steps, const_max):
+    """Weight of the consistency losses: ``const_max * r(step)``.
+
+    Arguments
+    ---------
+    step : int
+        Current optimizer step (from 1).
+    warmup_steps : int
+        Ramp length.
+    const_max : float
+        Weight after warmup (2 in stage 1, 70 in stage 2).
+
+    Returns
+    -------
+    float
+        The weight.
+
+    Example
+    -------
+    >>> consistency_weight(100, 50, 70.0)
+    70.0
+    """
+    return float(const_max) * exp_warmup(step, warmup_steps)
+
+
+def lr_factor(step, warmup_steps, total_steps, cos_down, min_lr_scale=0.1):
+    """Multiplier of ``max_lr`` at a given step.
+
+    Arguments
+    ---------
+    step : int
+        Optimizer step (from 1).
+    warmup_steps : int
+        ``R``: exponential warmup length.
+    total_steps : int
+        ``T``: length of the whole schedule.
+    cos_down : bool
+        After warmup, decay along a cosine (True) or stay constant (False).
+    min_lr_scale : float
+        Factor reached at ``T`` by the cosine decay.
+
+    Returns
+    -------
+    float
+        ``r(step)`` during warmup, then 1 or
+        ``min + (1 - min) (1 + cos(pi (step - R) / (T - R))) / 2``.
+
+    Example
+    -------
+    >>> lr_factor(10, 10, 110, cos_down=True)
+    1.0
+    >>> round(lr_factor(60, 10, 110, cos_down=True), 6)
+    0.55
+    >>> round(lr_factor(110, 10, 110, cos_down=True), 6)
+    0.1
+    >>> lr_factor(110, 10, 110, cos_down=False)
+    1.0
+    """
+    if step < warmup_steps or not cos_down:
+        return exp_warmup(step, warmup_steps)
+    span = max(total_steps - warmup_steps, 1)
+    progress = min(max(step - warmup_steps, 0), span) / span
+    cosine = (1.0 + math.cos(math.pi * progress)) / 2.0
+    return min_lr_scale + (1.0 - min_lr_scale) * cosine
+
+
+@register_checkpoint_hooks
+class WarmupCosineLR:
+    """Per-group learning-rate schedule: exponential warmup, then constant
+    or cosine decay, applied to each group's own ``max_lr``.
+
+    Each optimizer parameter group must carry a ``"max_lr"`` entry (the
+    :class:`~speechbrain_atst.training.brain.SEDBrain` sets it when it builds
+    the groups; a group without one takes its current ``lr`` as ``max_lr``
+    the first time it is seen). The schedule is defined in epochs and turned
+    into steps by :meth:`configure` once the number of optimizer steps per
+    epoch is known.
+
+    Arguments
+    ---------
+    n_epochs : int
+        Length of the schedule ``T`` in epochs.
+    warmup_epochs : int
+        Warmup length ``R`` in epochs.
+    cos_down : bool
+        Cosine decay after warmup (stage 2) or constant (stage 1).
+    min_lr_scale : float
+        Final factor of the cosine decay.
+
+    Example
+    -------
+    >>> model = torch.nn.Linear(2, 2)
+    >>> opt = torch.optim.Adam(
+    ...     [
+    ...         {"params": [model.weight], "lr": 1e-3, "max_lr": 1e-3},
+    ...         {"params": [model.bias], "lr": 5e-4, "max_lr": 5e-4},
+    ...     ]
+    ... )
+    >>> sched = WarmupCosineLR(n_epochs=10, warmup_epochs=1, cos_down=True)
+    >>> sched.configure(steps_per_epoch=4)
+    >>> sched(opt, step=4)
+    1.0
+    >>> [g["lr"] for g in opt.param_groups]
+    [0.001, 0.0005]
+    """
+
+    def __init__(self, n_epochs, warmup_epochs, cos_down, min_lr_scale=0.1):
+        self.n_epochs = int(n_epochs)
+        self.warmup_epochs = float(warmup_epochs)
+        self.cos_down = bool(cos_down)
+        self.min_lr_scale = float(min_lr_scale)
+        self.steps_per_epoch = None
+        self.warmup_steps = None
+        self.total_steps = None
+        self.last_step = 0
+        self.last_factor = None
+
+    def configure(self, steps_per_epoch):
+        """Fixes the number of optimizer steps per epoch.
+
+        Arguments
+        ---------
+        steps_per_epoch : int
+            Optimizer steps in one epoch (on one process).
+        """
+        steps_per_epoch = int(steps_per_epoch)
+        if steps_per_epoch <= 0:
+            raise ValueError("An epoch must have at least one optimizer step")
+        self.steps_per_epoch = steps_per_epoch
+        self.warmup_steps = int(round(self.warmup_epochs * steps_per_epoch))
+        self.total_steps = self.n_epochs * steps_per_epoch
+
+    def factor(self, step):
+        """Learning-rate multiplier at ``step``.
+
+        Arguments
+        ---------
+        step : int
+            Optimizer step (from 1).
+
+        Returns
+        -------
+        float
+            The factor.
+        """
+        if self.total_steps is None:
+            raise RuntimeError("Call configure(steps_per_epoch) first")
+        return lr_factor(
+            step,
+            self.warmup_steps,
+            self.total_steps,
+            self.cos_down,
+            self.min_lr_scale,
+        )
+
+    def warmup_factor(self, step):
+        """The exponential ramp alone (used by the consistency weight).
+
+        Arguments
+        ---------
+        step : int
+            Optimizer step (from 1).
+
+        Returns
+        -------
+        float
+            ``r(step)``.
+        """
+        if self.warmup_steps is None:
+            raise RuntimeError("Call configure(steps_per_epoch) first")
+        return exp_warmup(step, self.warmup_steps)
+
+    def __call__(self, optimizer, step):
+        """Sets every group's ``lr`` to ``max_lr * factor(step)``.
+
+        Arguments
+        ---------
+        optimizer : torch.optim.Optimizer
+            The optimizer whose groups are updated.
+        step : int
+            The optimizer step about to be taken (from 1).
+
+        Returns
+        -------
+        float
+            The factor applied.
+        """
+        factor = self.factor(step)
+        for group in optimizer.param_groups:
+            group.setdefault("max_lr", group["lr"])
+            group["lr"] = group["max_lr"] * factor
+        self.last_step = int(step)
+        self.last_factor = factor
+        return factor
+
+    @mark_as_saver
+    def _save(self, path):
+        torch.save(
+            {
+                "last_step": self.last_step,
+                "steps_per_epoch": self.steps_per_epoch,
+                "n_epochs": self.n_epochs,
+                "warmup_epochs": self.warmup_epochs,
+            },
+            path,
+        )
+
+    @mark_as_loader
+    def _load(self, path, end_of_epoch=False):
+        del end_of_epoch
+        state = torch.load(path, weights_only=True)
+        self.last_step = int(state["last_step"])
+        if state["steps_per_epoch"] is not None:
+            self.configure(state["steps_per_epoch"])
+
+    def __repr__(self):
+        return (
+            f"WarmupCosineLR(n_epochs={self.n_epochs}, "
+            f"warmup_epochs={self.warmup_epochs}, cos_down={self.cos_down}, "
+            f"min_lr_scale={self.min_lr_scale})"
+        )
+
+
+def stage1_ema_decay(step, max_decay=0.999):
+    """EMA decay of stage 1: ``min(1 - 1 / (step + 1), max_decay)``.
+
+    Arguments
+    ---------
+    step : int
+        Optimizer steps taken so far (from 1).
+    max_decay : float
+        Upper bound of the decay.
+
+    Returns
+    -------
+    float
+        The decay.
+
+    Example
+    -------
+    >>> stage1_ema_decay(1), stage1_ema_decay(3), stage1_ema_decay(10**6)
+    (0.5, 0.75, 0.999)
+    """
+    return min(1.0 - 1.0 / (step + 1.0), max_decay)
+
+
+@torch.no_grad()
+def ema_update(teacher, student, decay, buffers="keep", trainable_only=False):
+    """Mean-teacher update ``theta_T <- decay theta_T + (1 - decay) theta_S``.
+
+    Only parameters are averaged, as in ATST-SED; buffers (BatchNorm
+    statistics) are left alone by default, since a teacher running in train
+    mode keeps its own.
+
+    Arguments
+    ---------
+    teacher : torch.nn.Module
+        The EMA model (updated in place).
+    student : torch.nn.Module
+        The trained model (same architecture; not wrapped in DDP).
+    decay : float
+        The EMA decay ``alpha``.
+    buffers : str
+        ``"keep"``: teacher buffers untouched; ``"copy"``: copied from the
+        student (useful for a teacher run in eval mode).
+    trainable_only : bool
+        Skip the parameters the student does not train (``requires_grad``
+        False): they are equal in both models (e.g. a frozen transformer)
+        and averaging would only add rounding noise.
+
+    Example
+    -------
+    >>> s, t = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+    >>> _ = s.weight.data.fill_(1.0), t.weight.data.fill_(0.0)
+    >>> ema_update(t, s, 0.75)
+    >>> float(t.weight.detach())
+    0.25
+    """
+    t_params = list(teacher.parameters())
+    s_params = list(student.parameters())
+    if len(t_params) != len(s_params):
+        raise ValueError("Teacher and student have different parameters")
+    pairs = [
+        (t, s)
+        for t, s in zip(t_params, s_params)
+        if t.dtype.is_floating_point and (s.requires_grad or not trainable_only)
+    ]
+    if pairs:
+        t_float = [t for t, _ in pairs]
+        s_float = [s.detach() for _, s in pairs]
+        torch._foreach_mul_(t_float, decay)
+        torch._foreach_add_(t_float, s_float, alpha=1.0 - decay)
+    if buffers == "copy":
+        for tb, sb in zip(teacher.buffers(), student.buffers()):
+            tb.copy_(sb)
+    elif buffers != "keep":
+        raise ValueError(f"buffers must be 'keep' or 'copy', got {buffers!r}")
