@@ -6,7 +6,11 @@ Modules are imported only when their command runs, so ``--help`` is fast.
 
 Example
 -------
->>> main(["--help"])  # doctest: +SKIP
+>>> parser = build_parser()
+>>> args = parser.parse_args(["evaluate", "--scores", "s", "--ground_truth",
+...     "gt.tsv", "--durations", "d.tsv"])
+>>> args.command
+'evaluate'
 """
 
 import argparse
