@@ -7,8 +7,17 @@ Modules are imported only when their command runs, so ``--help`` is fast.
 Example
 -------
 >>> parser = build_parser()
->>> args = parser.parse_args(["evaluate", "--scores", "s", "--ground_truth",
-...     "gt.tsv", "--durations", "d.tsv"])
+>>> args = parser.parse_args(
+...     [
+...         "evaluate",
+...         "--scores",
+...         "s",
+...         "--ground_truth",
+...         "gt.tsv",
+...         "--durations",
+...         "d.tsv",
+...     ]
+... )
 >>> args.command
 'evaluate'
 """
