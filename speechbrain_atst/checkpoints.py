@@ -8,6 +8,10 @@ done when the caller opts in with ``trust_checkpoint=True``. In that mode,
 classes from packages that are not installed (e.g. ``pytorch_lightning``)
 are replaced by inert placeholders, since only the tensors are needed.
 
+It also tells a complete SpeechBrain checkpoint folder from one left
+partial by a run killed while writing it (:func:`checkpoint_problem`,
+:func:`usable_checkpoints`), so that such a folder is never loaded.
+
 Authors
  * speechbrain-atst team 2026
 """
@@ -15,8 +19,11 @@ Authors
 import os
 import pickle
 import types
+import zipfile
+from pathlib import Path
 
 import torch
+import yaml
 
 #: Buffers added by the ``thop`` profiler to some official checkpoints.
 THOP_KEYS = ("total_ops", "total_params")
@@ -52,7 +59,7 @@ def load_checkpoint(path, trust_checkpoint=False):
     Raises
     ------
     FileNotFoundError
-        If ``path`` is not a file.
+        If ``path`` does not exist (``IsADirectoryError`` for a folder).
     CheckpointError
         If the file is empty, truncated, corrupt or not a checkpoint.
     UntrustedCheckpointError
@@ -66,10 +73,15 @@ def load_checkpoint(path, trust_checkpoint=False):
     {'w': tensor([1., 1.])}
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Expected a checkpoint file, got a folder: {path}"
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Checkpoint file not found: {path}")
     if os.path.getsize(path) == 0:
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
+    _check_format(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -94,6 +106,36 @@ def load_checkpoint(path, trust_checkpoint=False):
         )
     except Exception as err:
         raise _unreadable(path, err) from err
+
+
+#: First bytes of a ``torch.save`` file: a zip archive (PyTorch >= 1.6),
+#: or the pickled magic number of the legacy format.
+_ZIP_HEAD = b"PK\x03\x04"
+_LEGACY_MAGIC = torch.serialization.MAGIC_NUMBER.to_bytes(10, "little")
+
+
+def _check_format(path):
+    """Refuses a file that ``torch.save`` cannot have written.
+
+    Without this, ``torch.load(weights_only=True)`` reads any other file
+    as a legacy pickle and fails with "Weights only load failed", which
+    would wrongly suggest that trusting the file could help.
+    """
+    with open(path, "rb") as fin:
+        head = fin.read(64)
+    if head.startswith(_ZIP_HEAD) or _LEGACY_MAGIC in head[:32]:
+        return
+    if head.startswith(b"version https://git-lfs"):
+        raise CheckpointError(
+            f"{path}: a Git LFS pointer, not the checkpoint itself; fetch "
+            "the file with `git lfs pull` (or download it directly)"
+        )
+    raise CheckpointError(
+        f"{path}: cannot read the checkpoint; the file is truncated, "
+        "corrupt or not a PyTorch checkpoint (it starts with "
+        f"{head[:16]!r}, neither a zip archive nor a legacy torch.save "
+        "file)"
+    )
 
 
 def drop_thop_keys(state_dict):
@@ -295,3 +337,126 @@ _lenient_pickle = types.SimpleNamespace(
     load=pickle.load,
     __name__="speechbrain_atst_lenient_pickle",
 )
+
+
+#: Meta file of a SpeechBrain checkpoint folder (written first).
+CKPT_META = "CKPT.yaml"
+
+
+def checkpoint_problem(folder, required=()):
+    """Why a SpeechBrain checkpoint folder cannot be used (None if it can).
+
+    SpeechBrain writes ``CKPT.yaml`` first, then one file per recoverable,
+    with no atomic rename: a run killed meanwhile leaves a partial folder.
+    A folder is usable when its ``CKPT.yaml`` parses (with ``unixtime``
+    and ``end-of-epoch``), every ``required`` file exists and is not empty,
+    every ``torch.save`` file (a zip archive) has its end-of-archive
+    record, and the text files SpeechBrain writes parse.
+
+    Arguments
+    ---------
+    folder : str or os.PathLike
+        A ``CKPT+*`` folder.
+    required : sequence of str
+        Recoverable names that must have a ``<name>.ckpt`` file.
+
+    Returns
+    -------
+    str or None
+        The problem, or None for a usable checkpoint.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path")
+    >>> _ = (folder / "CKPT.yaml").write_text(
+    ...     "end-of-epoch: true\\nunixtime: 1\\n"
+    ... )
+    >>> torch.save({"w": torch.ones(1)}, folder / "student.ckpt")
+    >>> checkpoint_problem(folder, ["student"]) is None
+    True
+    >>> _ = (folder / "teacher.ckpt").write_bytes(b"PK\\x03\\x04trunc")
+    >>> checkpoint_problem(folder, ["student"])
+    'teacher.ckpt is truncated (no end-of-archive record)'
+    """
+    folder = Path(folder)
+    try:
+        meta = yaml.safe_load((folder / CKPT_META).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        return f"{CKPT_META} cannot be read ({type(err).__name__})"
+    if not isinstance(meta, dict) or not {"unixtime", "end-of-epoch"} <= set(
+        meta
+    ):
+        return f"{CKPT_META} is incomplete"
+    for name in required:
+        path = folder / f"{name}.ckpt"
+        if not path.is_file() or path.stat().st_size == 0:
+            return f"{path.name} is missing or empty"
+    for path in sorted(folder.glob("*.ckpt")):
+        with open(path, "rb") as fin:
+            head = fin.read(4)
+        if head.startswith(b"PK"):
+            if not zipfile.is_zipfile(path):
+                return f"{path.name} is truncated (no end-of-archive record)"
+            continue
+        if path.name == "brain.ckpt" or path.name == "counter.ckpt":
+            try:
+                state = yaml.safe_load(path.read_text("utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                state = None
+            ok = (
+                isinstance(state, dict)
+                and {"step", "optimizer_step", "avg_train_loss"} <= set(state)
+                if path.name == "brain.ckpt"
+                else isinstance(state, int)
+            )
+            if not ok:
+                return f"{path.name} is incomplete"
+    return None
+
+
+def usable_checkpoints(save_dir, required=()):
+    """The usable checkpoints of a SpeechBrain save folder.
+
+    Unlike ``Checkpointer.list_checkpoints``, a folder whose ``CKPT.yaml``
+    is empty or cut short does not make the listing fail: it is set aside
+    with the other partial checkpoints (see :func:`checkpoint_problem`).
+
+    Arguments
+    ---------
+    save_dir : str or os.PathLike
+        The folder holding ``CKPT+*`` folders.
+    required : sequence of str
+        Recoverable names every usable checkpoint must hold.
+
+    Returns
+    -------
+    tuple
+        ``(checkpoints, rejected)``: SpeechBrain ``Checkpoint`` tuples
+        (``path``, ``meta``, ``paramfiles``), oldest first, and
+        ``(folder, problem)`` pairs of the unusable ones.
+
+    Example
+    -------
+    >>> usable_checkpoints(getfixture("tmp_path"))
+    ([], [])
+    """
+    from speechbrain.utils.checkpoints import Checkpoint
+
+    save_dir = Path(save_dir)
+    good, rejected = [], []
+    if not save_dir.is_dir():
+        return good, rejected
+    for folder in sorted(save_dir.iterdir()):
+        if not folder.name.startswith("CKPT") or not folder.is_dir():
+            continue
+        if not (folder / CKPT_META).exists():
+            continue  # not a checkpoint (SpeechBrain ignores it too)
+        problem = checkpoint_problem(folder, required)
+        if problem:
+            rejected.append((folder, problem))
+            continue
+        meta = yaml.safe_load((folder / CKPT_META).read_text("utf-8"))
+        files = {p.stem: p for p in folder.glob("*.ckpt")}
+        good.append(Checkpoint(folder, meta, files))
+    good.sort(key=lambda ckpt: ckpt.meta["unixtime"])
+    return good, rejected

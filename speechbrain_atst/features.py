@@ -55,6 +55,59 @@ ATST_DB_CLAMP = (-50.0, 80.0)
 ATST_DB_MIN, ATST_DB_MAX = -79.6482, 50.6842
 
 
+def mel_spectrogram(transform, wav):
+    """Runs a torchaudio ``MelSpectrogram`` with a faster magnitude.
+
+    Same result as ``transform(wav)`` (to float32 rounding), but the
+    magnitude of the STFT is computed as ``sqrt(re^2 + im^2)`` (power 2:
+    ``re^2 + im^2``) on the real view instead of with the complex ``abs``,
+    which is about 4x slower on the CPU and was the costliest part of the
+    front-ends. Transforms with padding, normalisation or another power
+    run unchanged.
+
+    Arguments
+    ---------
+    transform : torchaudio.transforms.MelSpectrogram
+        The transform (its STFT settings, window and filterbank are used).
+    wav : torch.Tensor
+        Waveforms ``[..., samples]``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[..., n_mels, frames]``.
+
+    Example
+    -------
+    >>> mel = CNNFrontEnd().mel
+    >>> wav = torch.randn(2, 4000)
+    >>> torch.allclose(mel_spectrogram(mel, wav), mel(wav), rtol=1e-4)
+    True
+    """
+    spec = transform.spectrogram
+    if spec.pad or spec.normalized or spec.power not in (1.0, 2.0):
+        return transform(wav)
+    shape = wav.shape
+    stft = torch.stft(
+        wav.reshape(-1, shape[-1]),
+        n_fft=spec.n_fft,
+        hop_length=spec.hop_length,
+        win_length=spec.win_length,
+        window=spec.window,
+        center=spec.center,
+        pad_mode=spec.pad_mode,
+        normalized=False,
+        onesided=spec.onesided,
+        return_complex=True,
+    )
+    parts = torch.view_as_real(stft)
+    power = torch.addcmul(parts[..., 0].square(), parts[..., 1], parts[..., 1])
+    if spec.power == 1.0:
+        power = power.sqrt_()
+    power = power.reshape(shape[:-1] + power.shape[-2:])
+    return transform.mel_scale(power)
+
+
 class CNNFrontEnd(torch.nn.Module):
     """Input features of the CNN branch: normalised 128-bin log-mel.
 
@@ -114,7 +167,7 @@ class CNNFrontEnd(torch.nn.Module):
         torch.Tensor
             ``[batch, 128, 1 + samples // 256]``, float32.
         """
-        return self.mel(wav.float())
+        return mel_spectrogram(self.mel, wav.float())
 
     @fwd_default_precision(cast_inputs=torch.float32)
     def normalize(self, mel):
@@ -222,7 +275,7 @@ class ATSTFrontEnd(torch.nn.Module):
         torch.Tensor
             ``[batch, 64, 1 + samples // 160]``, float32.
         """
-        return self.mel(wav.float())
+        return mel_spectrogram(self.mel, wav.float())
 
     @fwd_default_precision(cast_inputs=torch.float32)
     def normalize(self, mel):

@@ -167,10 +167,12 @@ def collect_inputs(inputs):
     for item in inputs:
         path = Path(item)
         if path.is_dir():
+            # Broken links are kept, to be reported as failed files.
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+                if (p.is_file() or (p.is_symlink() and not p.exists()))
+                and p.suffix.lower() in AUDIO_EXTENSIONS
             )
             if not found:
                 problems.append((item, "no audio files in this folder"))

@@ -6,6 +6,7 @@ Authors
 
 import json
 import logging
+import sys
 
 from speechbrain_atst.data.desed import MANIFESTS, prepare_desed
 
@@ -35,7 +36,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--skip_missing",
         action="store_true",
-        help="Leave out audio files the TSVs name but the folder lacks",
+        help="Leave out audio files the TSVs name but the folder lacks or "
+        "that cannot be read (listed in missing_files.txt / "
+        "unreadable_files.txt)",
     )
     parser.add_argument(
         "--classes",
@@ -80,20 +83,25 @@ def run(args):
     Returns
     -------
     int
-        Exit status (0).
+        Exit status: 0, or 1 for bad input (malformed metadata, missing or
+        unreadable audio), reported on stderr.
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = prepare_desed(
-        args.data_folder,
-        args.save_folder,
-        classes=args.classes,
-        skip_missing=args.skip_missing,
-        weak_split=args.weak_split,
-        strong_split=args.strong_split,
-        seed=args.seed,
-        strong_train_tsv=args.strong_train_tsv,
-        strong_valid_tsv=args.strong_valid_tsv,
-    )
+    try:
+        out = prepare_desed(
+            args.data_folder,
+            args.save_folder,
+            classes=args.classes,
+            skip_missing=args.skip_missing,
+            weak_split=args.weak_split,
+            strong_split=args.strong_split,
+            seed=args.seed,
+            strong_train_tsv=args.strong_train_tsv,
+            strong_valid_tsv=args.strong_valid_tsv,
+        )
+    except (ValueError, OSError) as err:
+        print(f"speechbrain-atst prepare: error: {err}", file=sys.stderr)
+        return 1
     for name in MANIFESTS:
         if name in out:
             with open(out[name], encoding="utf-8") as fin:
@@ -101,4 +109,6 @@ def run(args):
             print(f"{name:13s} {count:6d} clips  {out[name]}")
     if "missing_files" in out:
         print(f"Missing audio files listed in {out['missing_files']}")
+    if "unreadable_files" in out:
+        print(f"Unreadable audio files listed in {out['unreadable_files']}")
     return 0

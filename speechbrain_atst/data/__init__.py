@@ -6,6 +6,8 @@
   JSON manifests and evaluation TSVs from a DESED tree.
 - :mod:`~speechbrain_atst.data.synth`: ``synthesize_mini_desed`` writes a
   small synthesized dataset in the same layout.
+- :mod:`~speechbrain_atst.data.tsv`: ``read_tsv``, the reader of every
+  metadata table (DESED TSVs, ground truth, durations).
 
 ``DESED_LAYOUT`` (below) is the one description of the DESED ``dataset/``
 folder that both the synthesizer and the preparation use. The functions are
@@ -69,6 +71,7 @@ _EXPORTS = {
     "resample": "audio",
     "prepare_desed": "desed",
     "synthesize_mini_desed": "synth",
+    "read_tsv": "tsv",
 }
 
 __all__ = ["DESED_LAYOUT", *_EXPORTS]

@@ -22,7 +22,21 @@ layout in :data:`speechbrain_atst.data.DESED_LAYOUT`) and writes, into
   ``validation``; a clip without events thus appears only in the
   durations file.
 - ``missing_files.txt`` when TSVs list audio that is not there (real DESED
-  copies lack the YouTube clips deleted since its release).
+  copies lack the YouTube clips deleted since its release), and
+  ``unreadable_files.txt`` (``path<TAB>problem``) for audio files that
+  cannot be read (empty, truncated, not audio); preparation stops on
+  either unless ``skip_missing=True``.
+
+Metadata problems are errors that name the file and the line (missing
+columns, fields not separated by tabs, unknown labels, onset after offset,
+negative or unparsable times), except harmless ones, which are repaired
+and counted in a warning: duplicate rows are kept once, zero-length events
+dropped, overlapping or touching events of one class in a clip merged
+(sed_scores_eval refuses them in a ground truth), events ending after
+their clip cut at its end in the manifests (the ground-truth TSVs keep
+them, as the DCASE evaluation does) and events starting after the end of
+their clip dropped. Only the audio headers are read here: NaN or infinite
+samples are reported, naming the file, when a clip is loaded.
 
 The weak set is split as ATST-SED does it: the training part is
 ``DataFrame.sample(frac=weak_split, random_state=seed)`` over the rows of
@@ -50,6 +64,7 @@ import pandas as pd
 
 from speechbrain_atst.data import DESED_LAYOUT
 from speechbrain_atst.data.audio import audio_info
+from speechbrain_atst.data.tsv import merge_overlapping, read_tsv
 from speechbrain_atst.labels import load_classes
 
 logger = logging.getLogger(__name__)
@@ -58,6 +73,8 @@ logger = logging.getLogger(__name__)
 OPTIONS_FILE = "prepare_desed_options.json"
 #: Name of the list of audio files that the TSVs name but the tree lacks.
 MISSING_FILE = "missing_files.txt"
+#: Name of the list of audio files that cannot be read (path, problem).
+UNREADABLE_FILE = "unreadable_files.txt"
 #: Extensions globbed in the unlabeled folder.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 #: Manifests written, in order.
@@ -82,48 +99,6 @@ _WEAK_COLUMNS = ("filename", "event_labels")
 # ---------------------------------------------------------------------------
 
 
-def _read_rows(path, required):
-    """Reads a tab-separated file with a header row.
-
-    Handles a UTF-8 byte-order mark, Windows line ends, blank lines and
-    whitespace around fields; missing trailing fields read as empty.
-
-    Returns
-    -------
-    list of (int, dict)
-        (line number, {column: stripped value}) for each data row.
-    """
-    with open(path, encoding="utf-8-sig", newline="") as fin:
-        lines = fin.read().splitlines()
-    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
-    if not numbered:
-        raise ValueError(f"{path}: empty file, expected a header row")
-    header_line, header = numbered[0]
-    columns = [c.strip() for c in header.split("\t")]
-    while columns and not columns[-1]:
-        columns.pop()
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise ValueError(
-            f"{path}, line {header_line}: missing column(s) {missing} in "
-            f"the header {columns}; expected a tab-separated header with "
-            f"{list(required)}"
-        )
-    rows = []
-    for line_no, line in numbered[1:]:
-        fields = [f.strip() for f in line.split("\t")]
-        extra = fields[len(columns) :]
-        if any(extra):
-            raise ValueError(
-                f"{path}, line {line_no}: {len(fields)} fields for "
-                f"{len(columns)} columns {columns}"
-            )
-        fields = fields[: len(columns)]
-        fields += [""] * (len(columns) - len(fields))
-        rows.append((line_no, dict(zip(columns, fields))))
-    return rows
-
-
 def _number(path, line_no, name, text):
     """Parses a finite float or raises an error naming file and line."""
     try:
@@ -146,16 +121,29 @@ def _check_label(path, line_no, label, known):
         )
 
 
+def _lines(numbers, limit=5):
+    """``"lines 3, 7, 9"`` for the first ``limit`` line numbers."""
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
 def read_strong_tsv(path, classes=None):
     """Reads a strong-label TSV (``filename onset offset event_label``).
 
-    A row with empty onset, offset and label declares a clip without
-    events. Exact duplicate events of a clip are kept once.
+    A row with empty onset, offset and label (or only a filename) declares
+    a clip without events. Harmless problems are repaired, with a warning
+    that counts them and names their lines: exact duplicate rows are kept
+    once, zero-length events (onset = offset) are dropped, and overlapping
+    or touching events of one class in a clip are merged into one (their
+    union: what the frame labels hold anyway, and what sed_scores_eval
+    requires of a ground truth). Anything else is an error.
 
     Arguments
     ---------
     path : str or os.PathLike
-        The TSV file.
+        The TSV file (tab-separated; see :func:`speechbrain_atst.data.tsv.
+        read_tsv` for the encodings and variants accepted).
     classes : None, str or sequence of str
         Known classes (see ``labels.load_classes``); DESED's by default.
 
@@ -167,14 +155,13 @@ def read_strong_tsv(path, classes=None):
     Raises
     ------
     ValueError
-        Naming the file and line: missing columns, an incomplete row, a
-        number that does not parse, a negative onset, onset >= offset or
-        an unknown label.
+        Naming the file and line: missing columns, fields not separated
+        by tabs, an incomplete row, a number that does not parse, a
+        negative onset, onset > offset or an unknown label.
 
     Example
     -------
-    >>> import tempfile
-    >>> path = tempfile.mktemp(suffix=".tsv")
+    >>> path = getfixture("tmp_path") / "strong.tsv"
     >>> with open(path, "w") as fout:
     ...     _ = fout.write("filename\\tonset\\toffset\\tevent_label\\n")
     ...     _ = fout.write("a.wav\\t0.5\\t1.25\\tDog\\nb.wav\\t\\t\\t\\n")
@@ -182,8 +169,9 @@ def read_strong_tsv(path, classes=None):
     {'a.wav': [(0.5, 1.25, 'Dog')], 'b.wav': []}
     """
     known = load_classes(classes)
-    clips = {}
-    for line_no, row in _read_rows(path, _STRONG_COLUMNS):
+    clips, seen = {}, {}
+    duplicates, zero_length = [], []
+    for line_no, row in read_tsv(path, _STRONG_COLUMNS):
         fname = row["filename"]
         if not fname:
             raise ValueError(f"{path}, line {line_no}: empty filename")
@@ -202,18 +190,48 @@ def read_strong_tsv(path, classes=None):
         label = values[2]
         if onset < 0:
             raise ValueError(f"{path}, line {line_no}: negative onset {onset}")
-        if onset >= offset:
+        if onset > offset:
             raise ValueError(
-                f"{path}, line {line_no}: onset {onset} >= offset {offset}"
+                f"{path}, line {line_no}: onset {onset} >= offset {offset} "
+                "(the event ends before it starts)"
             )
         _check_label(path, line_no, label, known)
-        if (onset, offset, label) not in events:
-            events.append((onset, offset, label))
+        key = (fname, onset, offset, label)
+        if key in seen:
+            duplicates.append(line_no)
+            continue
+        seen[key] = line_no
+        if onset == offset:
+            zero_length.append(line_no)
+            continue
+        events.append((onset, offset, label, line_no))
+    merged = []
+    for fname, events in clips.items():
+        kept, absorbed = merge_overlapping(events)
+        clips[fname] = [(on, off, lab) for on, off, lab, _ in kept]
+        merged += absorbed
+    for numbers, what in (
+        (duplicates, "duplicate rows dropped"),
+        (zero_length, "zero-length events (onset = offset) dropped"),
+        (
+            sorted(merged),
+            "events merged into an overlapping or touching "
+            "event of the same class and clip",
+        ),
+    ):
+        if numbers:
+            logger.warning(
+                "%s: %d %s (%s)", path, len(numbers), what, _lines(numbers)
+            )
     return clips
 
 
 def read_weak_tsv(path, classes=None):
     """Reads a weak-label TSV (``filename event_labels``, comma-separated).
+
+    A row repeating an earlier row of the same file (same labels, in any
+    order) is dropped with a warning; a file listed twice with different
+    labels is an error.
 
     Arguments
     ---------
@@ -230,35 +248,46 @@ def read_weak_tsv(path, classes=None):
     Raises
     ------
     ValueError
-        Naming the file and line: missing columns, an unknown label or a
-        file listed twice.
+        Naming the file and line: missing columns, fields not separated
+        by tabs, an unknown label or a file listed twice with different
+        labels.
 
     Example
     -------
-    >>> import tempfile
-    >>> path = tempfile.mktemp(suffix=".tsv")
+    >>> path = getfixture("tmp_path") / "weak.tsv"
     >>> with open(path, "w") as fout:
     ...     _ = fout.write("filename\\tevent_labels\\na.wav\\tDog,Cat\\n")
     >>> read_weak_tsv(path)
     {'a.wav': ['Dog', 'Cat']}
     """
     known = load_classes(classes)
-    clips, first_line = {}, {}
-    for line_no, row in _read_rows(path, _WEAK_COLUMNS):
+    clips, first_line, duplicates = {}, {}, []
+    for line_no, row in read_tsv(path, _WEAK_COLUMNS):
         fname = row["filename"]
         if not fname:
             raise ValueError(f"{path}, line {line_no}: empty filename")
-        if fname in clips:
-            raise ValueError(
-                f"{path}, line {line_no}: {fname} already listed on line "
-                f"{first_line[fname]}"
-            )
         labels = [lab.strip() for lab in row["event_labels"].split(",")]
-        labels = [lab for lab in labels if lab]
+        labels = list(dict.fromkeys(lab for lab in labels if lab))
         for label in labels:
             _check_label(path, line_no, label, known)
-        clips[fname] = list(dict.fromkeys(labels))
+        if fname in clips:
+            if set(clips[fname]) == set(labels):
+                duplicates.append(line_no)
+                continue
+            raise ValueError(
+                f"{path}, line {line_no}: {fname} already listed on line "
+                f"{first_line[fname]} with other labels "
+                f"({', '.join(clips[fname]) or 'none'})"
+            )
+        clips[fname] = labels
         first_line[fname] = line_no
+    if duplicates:
+        logger.warning(
+            "%s: %d duplicate rows dropped (%s)",
+            path,
+            len(duplicates),
+            _lines(duplicates),
+        )
     return clips
 
 
@@ -324,6 +353,8 @@ def _load_previous(save_folder, options):
     outputs = stored.get("outputs", {})
     if not outputs or not all(os.path.isfile(p) for p in outputs.values()):
         return None
+    if "unreadable_files" in outputs:
+        return None  # replaced files do not change the fingerprints
     return outputs
 
 
@@ -448,10 +479,42 @@ def _find_missing(data_folder, plan):
     return list(dict.fromkeys(missing))
 
 
-def _manifest(data_folder, name, folder, clips, kind):
-    """Builds one manifest; returns (entries, [(fname, duration)])."""
-    entries, durations = {}, []
-    n_late = 0
+def _probe_audio(data_folder, plan, missing):
+    """Reads the header of every planned file that exists.
+
+    Returns ``({rel path: AudioInfo}, [(rel path, problem)])``: all the
+    unreadable files are found in one pass, so a user fixes them at once.
+    """
+    infos, unreadable = {}, []
+    for folder, clips in plan.values():
+        for fname in clips:
+            rel = f"{folder}/{fname}"
+            if rel in missing or rel in infos:
+                continue
+            try:
+                infos[rel] = audio_info(os.path.join(data_folder, rel))
+            except (ValueError, OSError) as err:
+                infos[rel] = None
+                unreadable.append((rel, str(err)))
+    return infos, unreadable
+
+
+def _manifest(name, folder, clips, kind, infos):
+    """Builds one manifest.
+
+    Events ending after their clip are cut at its end in the manifest
+    (the label encoder would cut them anyway) and kept as they are in the
+    ground truth (as the DCASE evaluation uses them); events starting at
+    or after the end of their clip are dropped from both (nothing of them
+    can be detected). Both are counted in a warning.
+
+    Returns
+    -------
+    tuple
+        ``(entries, [(fname, duration)], ground-truth rows)``.
+    """
+    entries, durations, gt_rows = {}, [], []
+    late, outside = [], []
     for fname, value in clips.items():
         clip_id = _clip_id(fname)
         if clip_id in entries:
@@ -459,27 +522,49 @@ def _manifest(data_folder, name, folder, clips, kind):
                 f"Two files of the {name} set share the id {clip_id!r} "
                 f"({fname}); ids are file names without extension"
             )
-        info = audio_info(os.path.join(data_folder, folder, fname))
+        info = infos[f"{folder}/{fname}"]
         entry = {
             "wav": "{data_root}/" + _escape(f"{folder}/{fname}"),
             "duration": round(info.duration, 6),
             "sample_rate": info.sample_rate,
         }
         if kind == "strong":
-            entry["events"] = [[on, off, lab] for on, off, lab in value]
-            n_late += sum(off > info.duration + 0.05 for _, off, _ in value)
+            events = []
+            for on, off, lab in value:
+                if on >= entry["duration"]:
+                    outside.append(fname)
+                    continue
+                gt_rows.append((fname, on, off, lab))
+                if off > entry["duration"]:
+                    late.append(off - entry["duration"])
+                    off = entry["duration"]
+                events.append([on, off, lab])
+            entry["events"] = events
         elif kind == "weak":
             entry["labels"] = list(value)
         entries[clip_id] = entry
         durations.append((fname, entry["duration"]))
-    if n_late:
+    if late:
         logger.warning(
-            "%s: %d events end more than 50 ms after their clip; the label "
-            "encoder clips them to the audio",
+            "%s: %d events end after their clip (by up to %.3f s): cut at "
+            "the end of the clip in the manifest%s",
             name,
-            n_late,
+            len(late),
+            max(late),
+            ", kept in the ground truth (as DCASE evaluates them)"
+            if name in EVAL_SETS
+            else "",
         )
-    return entries, durations
+    if outside:
+        shown = ", ".join(list(dict.fromkeys(outside))[:5])
+        logger.warning(
+            "%s: %d events start at or after the end of their clip "
+            "(e.g. in %s): dropped",
+            name,
+            len(outside),
+            shown,
+        )
+    return entries, durations, gt_rows
 
 
 def prepare_desed(
@@ -511,9 +596,11 @@ def prepare_desed(
         The class list (see ``labels.load_classes``); labels outside it
         are errors. DESED's ten classes by default.
     skip_missing : bool
-        If False (default), audio files named in the TSVs but absent raise
-        an error; if True they are left out. Either way they are listed in
-        ``missing_files.txt``.
+        If False (default), audio files named in the TSVs but absent, or
+        unreadable (empty, truncated, not audio), raise an error; if True
+        they are left out. Either way they are listed in
+        ``missing_files.txt`` / ``unreadable_files.txt`` (with the problem
+        of each).
     weak_split : float
         Fraction of ``weak.tsv`` used for training (the rest validates).
     strong_split : float
@@ -542,7 +629,8 @@ def prepare_desed(
         If the validation set is absent, or audio files are missing and
         ``skip_missing`` is False.
     ValueError
-        For malformed TSVs (naming file and line) or unreadable audio.
+        For malformed TSVs (naming file and line), or unreadable audio
+        files (all of them listed) when ``skip_missing`` is False.
 
     Example
     -------
@@ -631,6 +719,29 @@ def prepare_desed(
         os.remove(missing_path)
     missing = set(missing)
 
+    infos, unreadable = _probe_audio(data_folder, plan, missing)
+    unreadable_path = os.path.join(save_folder, UNREADABLE_FILE)
+    if unreadable:
+        with open(unreadable_path, "w", encoding="utf-8") as fout:
+            fout.write("".join(f"{rel}\t{why}\n" for rel, why in unreadable))
+        if not skip_missing:
+            shown = "; ".join(why for _, why in unreadable[:3])
+            raise ValueError(
+                f"{len(unreadable)} audio files listed in the DESED metadata "
+                f"cannot be read: {shown}"
+                + (" ..." if len(unreadable) > 3 else "")
+                + f". The list is in {unreadable_path}. Replace them, or "
+                "pass skip_missing=True (--skip_missing) to leave them out."
+            )
+        logger.warning(
+            "Leaving out %d unreadable audio files (listed in %s)",
+            len(unreadable),
+            unreadable_path,
+        )
+    elif os.path.exists(unreadable_path):
+        os.remove(unreadable_path)
+    missing |= {rel for rel, _ in unreadable}
+
     outputs = _output_paths(save_folder, plan)
     kinds = {"weak_train": "weak", "weak_valid": "weak", "unlabeled": None}
     for name, (folder, clips) in plan.items():
@@ -638,21 +749,20 @@ def prepare_desed(
             f: v for f, v in clips.items() if f"{folder}/{f}" not in missing
         }
         kind = kinds.get(name, "strong")
-        entries, durations = _manifest(data_folder, name, folder, clips, kind)
+        entries, durations, gt_rows = _manifest(
+            name, folder, clips, kind, infos
+        )
         _write_json(outputs[name], entries)
         if name in EVAL_SETS:
-            rows = [
-                (fname, on, off, lab)
-                for fname, events in clips.items()
-                for on, off, lab in events
-            ]
-            _write_tsv(outputs[f"{name}_gt"], _STRONG_COLUMNS, rows)
+            _write_tsv(outputs[f"{name}_gt"], _STRONG_COLUMNS, gt_rows)
             _write_tsv(
                 outputs[f"{name}_durations"],
                 ("filename", "duration"),
                 durations,
             )
         logger.info("%s: %d clips -> %s", name, len(entries), outputs[name])
+    if unreadable:
+        outputs["unreadable_files"] = unreadable_path
     if missing:
         outputs["missing_files"] = missing_path
     _write_json(options_path, {"options": options, "outputs": outputs})

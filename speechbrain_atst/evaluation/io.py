@@ -11,12 +11,15 @@ Authors
  * speechbrain-atst team 2026
 """
 
+import logging
 import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 
 def write_scores(scores, folder):
@@ -156,17 +159,42 @@ def _read_score_file(path):
     return frame
 
 
-def read_ground_truth(ground_truth):
+def _audio_id(name):
+    """Audio id of a file name: the name without its extension."""
+    return str(name).rsplit(".", maxsplit=1)[0]
+
+
+def _time(where, name, value):
+    """A finite float or an error naming ``where``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where}: {name} must be a number, got {value!r}"
+        ) from None
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: {name} is {value!r}")
+    return number
+
+
+def read_ground_truth(ground_truth, classes=None):
     """Reads strong ground truth: ``filename onset offset event_label`` TSV.
 
-    Rows with an empty label mark clips without events (kept with an empty
-    list). Audio ids are file names without extension, as in
-    sed_scores_eval.
+    Rows with empty onset, offset and label (or only a filename) mark
+    clips without events (kept with an empty list). Audio ids are file
+    names without extension, as in sed_scores_eval. Harmless problems are
+    repaired with a warning that counts them (and names their lines):
+    zero-length events are dropped, and overlapping or touching events of
+    one class in a clip (exact duplicates included) are merged into their
+    union, which sed_scores_eval requires. Other problems are errors
+    naming the file and line.
 
     Arguments
     ---------
     ground_truth : str, os.PathLike or dict
         A TSV path or ``{audio_id: [(onset, offset, label), ...]}``.
+    classes : sequence of str, optional
+        If given, a label outside it is an error (naming its line).
 
     Returns
     -------
@@ -178,6 +206,8 @@ def read_ground_truth(ground_truth):
     >>> read_ground_truth({"a": [(0.5, 1.0, "Dog")], "b": []})
     {'a': [(0.5, 1.0, 'Dog')], 'b': []}
     """
+    from speechbrain_atst.data.tsv import merge_overlapping, read_tsv
+
     if isinstance(ground_truth, dict):
         source = "ground truth"
         rows = [
@@ -187,60 +217,75 @@ def read_ground_truth(ground_truth):
         ]
         out = {str(audio_id): [] for audio_id in ground_truth}
     else:
-        source = str(ground_truth)
-        table = _read_table(
-            ground_truth, ["filename", "onset", "offset", "event_label"]
-        )
+        source = os.fspath(ground_truth)
         out, rows = {}, []
-        for i, (name, onset, offset, label) in enumerate(
-            zip(
-                table["filename"],
-                table["onset"],
-                table["offset"],
-                table["event_label"],
-            )
-        ):
-            audio_id = str(name).rsplit(".", maxsplit=1)[0]
+        columns = ("filename", "onset", "offset", "event_label")
+        for line, row in read_tsv(ground_truth, columns):
+            if not row["filename"]:
+                raise ValueError(f"{source}, line {line}: empty filename")
+            audio_id = _audio_id(row["filename"])
             out.setdefault(audio_id, [])
-            if isinstance(label, str) and label.strip():
-                rows.append((audio_id, onset, offset, label.strip(), i + 2))
+            values = [row["onset"], row["offset"], row["event_label"]]
+            if not any(values):
+                continue
+            if not all(values):
+                raise ValueError(
+                    f"{source}, line {line}: incomplete event {values}; "
+                    "give onset, offset and event_label, or leave all "
+                    "three empty for a clip without events"
+                )
+            rows.append((audio_id, *values, line))
+    zero_length, events_of = [], {}
     for audio_id, onset, offset, label, line in rows:
         where = f"{source}" + (f", line {line}" if line else f", {audio_id}")
-        try:
-            onset, offset = float(onset), float(offset)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{where}: onset/offset must be numbers, got {onset!r}, "
-                f"{offset!r}"
-            ) from None
-        if not (math.isfinite(onset) and math.isfinite(offset)):
-            raise ValueError(f"{where}: missing onset or offset")
-        if not offset > onset:
+        onset = _time(where, "onset", onset)
+        offset = _time(where, "offset", offset)
+        label = str(label).strip()
+        if onset < 0:
+            raise ValueError(f"{where}: negative onset {onset}")
+        if offset < onset:
             raise ValueError(
                 f"{where}: offset {offset} is not after onset {onset}"
             )
-        out[audio_id].append((onset, offset, str(label)))
-    for audio_id, events in out.items():
-        _check_no_overlap(source, audio_id, events)
-    return out
-
-
-def _check_no_overlap(source, audio_id, events):
-    """Raises if two events of one class overlap or touch (sed_scores_eval
-    rejects them)."""
-    last = {}
-    for onset, offset, label in sorted(events, key=lambda e: (e[2], e[0])):
-        if label in last and onset <= last[label][1]:
+        if classes is not None and label not in classes:
             raise ValueError(
-                f"{source}: overlapping or touching {label} events in clip "
-                f"{audio_id}: {last[label][:2]} and {(onset, offset)}; merge "
-                f"them"
+                f"{where}: label {label!r} is not one of the classes "
+                f"{list(classes)}"
             )
-        last[label] = (onset, offset)
+        if offset == onset:
+            zero_length.append(line or audio_id)
+            continue
+        events_of.setdefault(audio_id, []).append(
+            (onset, offset, label, line or audio_id)
+        )
+    merged = []
+    for audio_id, events in events_of.items():
+        kept, absorbed = merge_overlapping(events)
+        out[audio_id] = [(on, off, lab) for on, off, lab, _ in kept]
+        merged += absorbed
+    for tags, what in (
+        (zero_length, "zero-length events (onset = offset) dropped"),
+        (
+            merged,
+            "events merged into an overlapping or touching event of "
+            "the same class and clip",
+        ),
+    ):
+        if tags:
+            shown = ", ".join(str(t) for t in tags[:5])
+            more = " ..." if len(tags) > 5 else ""
+            kind = "lines" if isinstance(tags[0], int) else "clips"
+            logger.warning(
+                f"{source}: {len(tags)} {what} ({kind} {shown}{more})"
+            )
+    return out
 
 
 def read_durations(durations):
     """Reads clip durations: ``filename duration`` TSV.
+
+    A clip listed twice with the same duration is kept once (with a
+    warning); with two different durations it is an error.
 
     Arguments
     ---------
@@ -252,51 +297,52 @@ def read_durations(durations):
     dict
         ``{audio_id: duration}`` (float seconds).
 
+    Raises
+    ------
+    ValueError
+        Naming the file and line: missing columns, fields not separated by
+        tabs, a duration that is not a positive number, a clip listed
+        twice with different durations.
+
     Example
     -------
     >>> read_durations({"a": 10})
     {'a': 10.0}
     """
+    from speechbrain_atst.data.tsv import read_tsv
+
     if isinstance(durations, dict):
         source = "durations"
         items = [(str(k), v, None) for k, v in durations.items()]
     else:
-        source = str(durations)
-        table = _read_table(durations, ["filename", "duration"])
-        items = [
-            (str(name).rsplit(".", maxsplit=1)[0], value, i + 2)
-            for i, (name, value) in enumerate(
-                zip(table["filename"], table["duration"])
-            )
-        ]
-    out = {}
+        source = os.fspath(durations)
+        items = []
+        for line, row in read_tsv(durations, ("filename", "duration")):
+            if not row["filename"]:
+                raise ValueError(f"{source}, line {line}: empty filename")
+            items.append((_audio_id(row["filename"]), row["duration"], line))
+    out, first, repeated = {}, {}, []
     for audio_id, value, line in items:
+        where = f"{source}, " + (f"line {line}" if line else audio_id)
         try:
             value = float(value)
         except (TypeError, ValueError):
             value = float("nan")
         if not (math.isfinite(value) and value > 0):
-            where = f"line {line}" if line else audio_id
-            raise ValueError(
-                f"{source}, {where}: duration must be a positive number"
-            )
-        out[audio_id] = value
-    return out
-
-
-def _read_table(path, columns):
-    """Reads a TSV and checks that it has the given columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"File not found: {path}")
-    try:
-        table = pd.read_csv(path, sep="\t")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ValueError(f"{path}: not a readable TSV ({err})") from None
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {missing}; expected "
-            f"{columns}, found {list(table.columns)}"
+            raise ValueError(f"{where}: duration must be a positive number")
+        if audio_id in out:
+            if out[audio_id] != value:
+                raise ValueError(
+                    f"{where}: {audio_id} already has the duration "
+                    f"{out[audio_id]} (line {first[audio_id]}), not {value}"
+                )
+            repeated.append(line)
+            continue
+        out[audio_id], first[audio_id] = value, line
+    if repeated:
+        logger.warning(
+            f"{source}: {len(repeated)} duplicate rows dropped (lines "
+            f"{', '.join(str(n) for n in repeated[:5])}"
+            f"{' ...' if len(repeated) > 5 else ''})"
         )
-    return table
+    return out

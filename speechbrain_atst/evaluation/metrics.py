@@ -144,9 +144,10 @@ def evaluate_scores(
         scores = read_scores(scores)
     if not scores:
         raise ValueError("No scores to evaluate")
-    ground_truth = read_ground_truth(ground_truth)
-    durations = read_durations(durations)
     score_classes = _common_classes(scores)
+    # Labels outside the score classes are reported with their line.
+    ground_truth = read_ground_truth(ground_truth, classes=score_classes)
+    durations = read_durations(durations)
     classes = score_classes if classes is None else load_classes(classes)
     absent = [c for c in classes if c not in score_classes]
     if absent:

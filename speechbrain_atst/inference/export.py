@@ -21,20 +21,26 @@ Authors
 
 import datetime
 import json
+import logging
 import math
 import re
 from pathlib import Path
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.utils.checkpoints import Checkpointer
 
-from speechbrain_atst.checkpoints import load_checkpoint, load_state_dict_strict
+from speechbrain_atst.checkpoints import (
+    load_checkpoint,
+    load_state_dict_strict,
+    usable_checkpoints,
+)
 from speechbrain_atst.labels import (
     DESED_CLASSES,
     load_classes,
     per_class_values,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Model folder file names.
 HPARAMS_FILE = "hyperparams.yaml"
@@ -462,12 +468,21 @@ def find_best_checkpoint(run_dir):
             f"{config_path}: objective_mode must be 'max' or 'min', got "
             f"{mode!r}"
         )
-    checkpointer = Checkpointer(save_dir)
-    ckpt = checkpointer.find_checkpoint(**{f"{mode}_key": key})
-    if ckpt is None:
-        raise FileNotFoundError(
-            f"No checkpoint in {save_dir} records the objective '{key}'"
+    # Folders left partial by a killed run are never exported.
+    good, rejected = usable_checkpoints(save_dir, ("student", "teacher"))
+    for folder, problem in rejected:
+        logger.warning(
+            f"Ignoring the incomplete checkpoint {folder}: {problem}"
         )
+    ckpts = [c for c in good if key in c.meta]
+    if not ckpts:
+        raise FileNotFoundError(
+            f"No complete checkpoint in {save_dir} records the objective "
+            f"'{key}'"
+        )
+    sign = 1.0 if mode == "max" else -1.0
+    # Newest first, so the latest wins among equal objectives.
+    ckpt = max(reversed(ckpts), key=lambda c: sign * c.meta[key])
     return ckpt, config
 
 

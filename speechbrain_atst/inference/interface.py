@@ -20,6 +20,7 @@ Authors
  * speechbrain-atst team 2026
 """
 
+import contextlib
 import math
 import os
 import re
@@ -30,6 +31,7 @@ import pandas as pd
 import torch
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.fetching import FetchConfig
+from speechbrain.utils.logger import get_logger
 
 from speechbrain_atst.checkpoints import (
     CheckpointError,
@@ -60,6 +62,31 @@ MERGE_MODES = ("crossfade", "mean")
 FRAME_SAMPLES = CNN_HOP * NET_POOLING
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+logger = get_logger(__name__)
+
+
+def cpu_has_native_bf16():
+    """Whether this CPU computes bfloat16 matrix products natively.
+
+    Without AVX-512 BF16 or AMX, PyTorch's bfloat16 matrix products and
+    convolutions fall back on slow generic code: bf16 autocast then runs
+    the model many times slower than float32 instead of faster.
+
+    Returns
+    -------
+    bool
+        What oneDNN reports (False if it cannot tell).
+
+    Example
+    -------
+    >>> isinstance(cpu_has_native_bf16(), bool)
+    True
+    """
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def strict_load(module, path):
@@ -94,7 +121,8 @@ def strict_load(module, path):
     ...
     speechbrain_atst.checkpoints.CheckpointError: ... another shape ...
     """
-    path = os.fspath(path)
+    # Name the model folder's file, not the link to it in a savedir.
+    path = os.path.realpath(os.fspath(path))
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"Model weights not found: {path} (the model folder must hold "
@@ -114,13 +142,26 @@ def strict_load(module, path):
     )
 
 
+@contextlib.contextmanager
+def _naming(path):
+    """Prefixes a ``ValueError`` about a file's waveform with the file."""
+    try:
+        yield
+    except ValueError as err:
+        if os.fspath(path) in str(err):
+            raise
+        raise ValueError(f"{os.fspath(path)}: {err}") from None
+
+
 def resolve_source(source):
     """Checks a model source and tells a local folder from a hub id.
 
     A string that does not name an existing folder is accepted only if it
-    looks like a Hugging Face id (``org/name``); anything else (a
-    relative path with a typo, an absolute path, ``~``) raises instead of
-    silently becoming a hub lookup.
+    looks like a Hugging Face id (``org/name``) whose ``org`` is not a
+    local folder; anything else (a relative path with a typo, an absolute
+    path, ``~``) raises instead of silently becoming a hub lookup (which
+    would run the ``hyperparams.yaml`` of whatever hub model has that
+    name). A ``speechbrain.utils.fetching.FetchSource`` is passed through.
 
     Arguments
     ---------
@@ -160,6 +201,16 @@ def resolve_source(source):
             "hyperparams.yaml and model.ckpt"
         )
     if isinstance(source, str) and _HUB_ID.match(text):
+        parent = Path(text.split("/", 1)[0])
+        if parent.is_dir():
+            # "results/modle" with a local "results/" folder: a typo in a
+            # local path, not a request to run a hub model's code.
+            raise FileNotFoundError(
+                f"Model folder not found: {text} ({parent}/ exists here, "
+                "so this is taken as a local path; to load the hub model "
+                "of that name, pass speechbrain.utils.fetching.FetchSource("
+                f"FetchFrom.HUGGING_FACE, {text!r}))"
+            )
         return text, False
     raise FileNotFoundError(
         f"Model folder not found: {text} (hub models are named "
@@ -366,6 +417,17 @@ class SEDInterface(Pretrained):
             int(w) for w in per_class_values(hp.median_windows, self.classes, 1)
         ]
         self.batch_size = max(1, int(hp.batch_size))
+        if (
+            self.device_type == "cpu"
+            and self.precision == "bf16"
+            and not cpu_has_native_bf16()
+        ):
+            logger.warning(
+                "bf16 autocast on a CPU without native bfloat16 support "
+                "(AVX-512 BF16 / AMX): PyTorch's bfloat16 kernels are then "
+                "far slower than float32 (about 25x for this model on an "
+                "AVX2 CPU); use the default fp32 precision"
+            )
         self.default_threshold = np.full(len(self.classes), 0.5)
         self.default_threshold = self.thresholds(hp.threshold)
 
@@ -412,10 +474,24 @@ class SEDInterface(Pretrained):
                     f"{hparams_path} not found: {source} is not a model "
                     "folder (see `speechbrain-atst export` / `convert`)"
                 )
+            if not hparams_path.read_text(encoding="utf-8").strip():
+                raise ValueError(f"{hparams_path}: empty file")
             kwargs.setdefault("fetch_config", FetchConfig(overwrite=True))
-        return super().from_hparams(
-            source, hparams_file=hparams_file, savedir=savedir, **kwargs
-        )
+        where = hparams_path if is_local else f"{source}/{hparams_file}"
+        try:
+            return super().from_hparams(
+                source, hparams_file=hparams_file, savedir=savedir, **kwargs
+            )
+        except (CheckpointError, OSError):
+            raise  # these name the file already
+        except Exception as err:
+            if str(where) in str(err):
+                raise
+            # A broken or foreign hyperparams file: say which one.
+            raise ValueError(
+                f"{where}: cannot build the model from this hyperparameters "
+                f"file ({type(err).__name__}: {err})"
+            ) from err
 
     # ------------------------------------------------------------------ #
     # Audio and thresholds
@@ -497,10 +573,17 @@ class SEDInterface(Pretrained):
             rel = torch.as_tensor(wav_lens, dtype=torch.float64).flatten()
             lengths = [int(round(float(r) * wavs.shape[1])) for r in rel]
         signals = []
-        for wav, length in zip(wavs, lengths):
+        for index, (wav, length) in enumerate(zip(wavs, lengths)):
             if length <= 0:
-                raise ValueError("Cannot score an empty waveform")
-            signals.append(wav[:length].float())
+                raise ValueError(f"Cannot score an empty waveform ({index})")
+            signal = wav[:length].float()
+            if not bool(torch.isfinite(signal).all()):
+                # NaN would spread over the whole window (per-clip
+                # normalisation) and yield NaN scores without an error.
+                raise ValueError(
+                    f"Waveform {index} of the batch contains NaN or inf samples"
+                )
+            signals.append(signal)
         return signals
 
     def _run_windows(self, windows):
@@ -575,10 +658,20 @@ class SEDInterface(Pretrained):
                 outputs.extend(self._run_windows(windows).unbind(0))
         results = []
         position = 0
-        for starts, n_frames in plans:
+        for index, (starts, n_frames) in enumerate(plans):
             strong = outputs[position : position + len(starts)]
             position += len(starts)
             results.append(self._merge(strong, starts, n_frames, median))
+            if not np.isfinite(results[-1]).all():
+                # E.g. samples so large that the spectrogram overflows
+                # float32: never hand out NaN scores (they decode to no
+                # event at all, silently).
+                peak = float(signals[index].abs().max())
+                raise ValueError(
+                    f"Waveform {index}: the model produced NaN or inf "
+                    f"scores (largest sample magnitude {peak:.3g}; audio "
+                    "is expected in about [-1, 1])"
+                )
         return results
 
     def _merge(self, strong, starts, n_frames, median):
@@ -625,9 +718,10 @@ class SEDInterface(Pretrained):
         numpy.ndarray
             ``[frames, n_classes]`` scores.
         """
-        return self.frame_scores_batch(
-            self.load_audio(path)[None], None, median
-        )[0]
+        with _naming(path):
+            return self.frame_scores_batch(
+                self.load_audio(path)[None], None, median
+            )[0]
 
     # ------------------------------------------------------------------ #
     # Score frames and events
@@ -719,7 +813,8 @@ class SEDInterface(Pretrained):
             Columns ``onset, offset, <classes...>``, one row per 64 ms
             frame, up to the file's duration.
         """
-        return self.scores_batch(self.load_audio(path)[None])[0]
+        with _naming(path):
+            return self.scores_batch(self.load_audio(path)[None])[0]
 
     def detect_batch(self, wavs, wav_lens=None, threshold=None, filenames=None):
         """Detects events in a batch of waveforms.
@@ -774,10 +869,11 @@ class SEDInterface(Pretrained):
             ``filename`` (the file's name), ``onset``, ``offset`` (s),
             ``event_label`` and ``score``.
         """
-        wav = self.load_audio(path)
-        return self.detect_batch(
-            wav[None], threshold=threshold, filenames=[Path(path).name]
-        )
+        with _naming(path):
+            wav = self.load_audio(path)
+            return self.detect_batch(
+                wav[None], threshold=threshold, filenames=[Path(path).name]
+            )
 
     def forward(self, wavs, wav_lens=None):
         """Runs :meth:`detect_batch` (SpeechBrain interface convention).

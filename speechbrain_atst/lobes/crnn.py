@@ -26,8 +26,20 @@ BN_EPS, BN_MOMENTUM = 1e-3, 0.99
 ATTENTION_FLOOR = 1e-7
 
 
+def _needs_autograd(x, module):
+    """Whether a gradient may flow through ``module`` applied to ``x``."""
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(p.requires_grad for p in module.parameters())
+
+
 class ContextGating(nn.Module):
     """Context gating over the channel axis: ``x * sigmoid(W x + b)``.
+
+    The linear layer acts on the channel axis through a ``[batch, time,
+    freq, channels]`` view: with a channels-last input (see :class:`CNN`)
+    the view is contiguous and nothing is copied. Without autograd the
+    gate is computed in place (no extra full-size tensor).
 
     Arguments
     ---------
@@ -59,7 +71,9 @@ class ContextGating(nn.Module):
             Same shape.
         """
         gate = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        return x * torch.sigmoid(gate)
+        if _needs_autograd(x, self.linear):
+            return x * torch.sigmoid(gate)
+        return gate.sigmoid_().mul_(x)
 
 
 class GLU(nn.Module):
@@ -94,7 +108,55 @@ class GLU(nn.Module):
             Same shape.
         """
         lin = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        return lin * torch.sigmoid(x)
+        if _needs_autograd(x, self.linear):
+            return lin * torch.sigmoid(x)
+        return lin.mul_(torch.sigmoid(x))
+
+
+class Dropout(nn.Dropout):
+    """Dropout drawing its mask with ``rand_like`` (faster on the CPU).
+
+    Same distribution as ``nn.Dropout`` (each element kept with
+    probability ``1 - p`` and scaled by ``1 / (1 - p)``), but the mask is
+    drawn as ``rand_like(x) >= p``, in place: forward and backward take
+    about half the time of ``nn.Dropout`` on the CPU, whose Bernoulli
+    sampling is slow. The CNN's full-resolution feature maps make dropout
+    one of its costliest layers.
+
+    Arguments
+    ---------
+    p : float
+        Probability of zeroing an element.
+
+    Example
+    -------
+    >>> drop = Dropout(0.5)
+    >>> y = drop(torch.ones(1000))
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    >>> torch.equal(drop.eval()(y), y)
+    True
+    """
+
+    def forward(self, x):
+        """Applies dropout in training mode (identity otherwise).
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            Any shape.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape.
+        """
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p >= 1.0:
+            return x * 0.0
+        mask = torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * mask
 
 
 _ACTIVATIONS = {
@@ -109,7 +171,10 @@ class CNN(nn.Module):
 
     The layers live in ``self.cnn`` (an ``nn.Sequential``) named
     ``conv{i}``, ``batchnorm{i}``, ``cg{i}`` (or ``glu{i}``, ``relu{i}``),
-    ``dropout{i}``, ``pooling{i}``.
+    ``dropout{i}``, ``pooling{i}``. The input is converted to the
+    channels-last memory format, which every layer keeps: convolutions run
+    on oneDNN's preferred layout and the channel-mixing gates need no
+    transposed copies (about 5x faster on the CPU than channels-first).
 
     Arguments
     ---------
@@ -176,7 +241,7 @@ class CNN(nn.Module):
                 nn.BatchNorm2d(n_out, eps=BN_EPS, momentum=BN_MOMENTUM),
             )
             self.cnn.add_module(f"{name}{i}", act(n_out))
-            self.cnn.add_module(f"dropout{i}", nn.Dropout(dropout))
+            self.cnn.add_module(f"dropout{i}", Dropout(dropout))
             self.cnn.add_module(f"pooling{i}", nn.AvgPool2d(tuple(pooling[i])))
             n_in = n_out
 
@@ -191,9 +256,10 @@ class CNN(nn.Module):
         Returns
         -------
         torch.Tensor
-            ``[batch, nb_filters[-1], time', freq']``.
+            ``[batch, nb_filters[-1], time', freq']`` (channels-last
+            memory format).
         """
-        return self.cnn(x)
+        return self.cnn(x.contiguous(memory_format=torch.channels_last))
 
 
 @contextlib.contextmanager
@@ -231,11 +297,46 @@ def single_cpu_thread(tensor):
         torch.set_num_threads(threads)
 
 
+class _SingleThreadRNN(torch.autograd.Function):
+    """Runs a CPU RNN, forward and backward, on one thread.
+
+    The forward runs without autograd; the backward recomputes it with
+    autograd (cheap next to the backward) and differentiates it, both under
+    :func:`single_cpu_thread`, so the hundreds of tiny per-step ops of the
+    backward pass do not pay a thread synchronisation each either. The
+    recomputation runs under the autocast state of the forward pass.
+    """
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu")
+    def forward(ctx, rnn, x, *params):
+        """Output of ``rnn(x)`` (``params``: its trainable parameters)."""
+        ctx.rnn = rnn
+        ctx.save_for_backward(x, *params)
+        with torch.no_grad(), single_cpu_thread(x):
+            return rnn(x)[0]
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cpu")
+    def backward(ctx, grad_out):
+        """Gradients of ``x`` and of the parameters."""
+        x, *params = ctx.saved_tensors
+        with torch.enable_grad(), single_cpu_thread(x):
+            x_in = x.detach().requires_grad_(ctx.needs_input_grad[1])
+            out = ctx.rnn(x_in)[0]
+            inputs = ([x_in] if x_in.requires_grad else []) + params
+            grads = list(torch.autograd.grad(out, inputs, grad_out))
+        grad_x = grads.pop(0) if x_in.requires_grad else None
+        return (None, grad_x, *grads)
+
+
 class BiGRU(nn.Module):
     """Bidirectional multi-layer GRU, batch first (module ``rnn``).
 
-    On the CPU the recurrence runs on a single thread (see
-    :func:`single_cpu_thread`); the results are the same.
+    On the CPU the recurrence runs on a single thread, forward and
+    backward (see :func:`single_cpu_thread`): the same results, several
+    times faster on a multi-core or busy machine. With autograd, the
+    backward pass recomputes the (cheap) forward pass.
 
     Arguments
     ---------
@@ -278,6 +379,16 @@ class BiGRU(nn.Module):
         torch.Tensor
             ``[batch, time, 2 * n_hidden]``.
         """
+        if x.device.type != "cpu" or torch.get_num_threads() == 1:
+            return self.rnn(x)[0]
+        params = [p for p in self.rnn.parameters() if p.requires_grad]
+        random_layers = self.rnn.dropout > 0 and self.training
+        if (
+            torch.is_grad_enabled()
+            and (x.requires_grad or params)
+            and not random_layers
+        ):
+            return _SingleThreadRNN.apply(self.rnn, x, *params)
         with single_cpu_thread(x):
             return self.rnn(x)[0]
 

@@ -65,6 +65,7 @@ from speechbrain_atst.training.dataio import VALID_SUBSETS
 from speechbrain_atst.training.initialization import (
     OBJECTIVE_KEY,
     is_complete_checkpoint,
+    remove_incomplete_checkpoints,
 )
 from speechbrain_atst.training.sampler import SubsetBatchSampler
 from speechbrain_atst.training.schedules import (
@@ -175,9 +176,20 @@ def mean_teacher_loss(strong_s, weak_s, strong_t, weak_t, weak_weight=1.0):
 
 
 def _bce(pred, target):
-    """BCE in float32 outside autocast (unsafe to autocast on CUDA)."""
+    """BCE in float32 outside autocast (unsafe to autocast on CUDA).
+
+    ``F.binary_cross_entropy`` refuses NaN predictions (an error on the
+    CPU, a device-side assert that ends the process on CUDA), so a batch
+    with a non-finite output would crash training instead of being
+    reported and skipped. The predictions are made valid for it and the
+    NaN is carried into the loss by ``0 * pred.sum()`` (exactly 0, with a
+    zero gradient, when every prediction is finite; no host sync).
+    """
     with torch.autocast(device_type=pred.device.type, enabled=False):
-        return F.binary_cross_entropy(pred.float(), target.float())
+        pred = pred.float()
+        safe = torch.nan_to_num(pred, nan=0.5, posinf=1.0, neginf=0.0)
+        loss = F.binary_cross_entropy(safe.clamp(0.0, 1.0), target.float())
+        return loss + 0.0 * pred.sum()
 
 
 def _mse_fp32(fn, *args, **kwargs):
@@ -228,6 +240,11 @@ class SEDBrain(sb.Brain):
             prob=0.0
         )
         self.atst_frozen = int(hp.tfm_trainable_layers) == 0
+        action = getattr(hp, "nonfinite_action", "skip")
+        if action not in ("skip", "stop"):
+            raise ValueError(
+                f"nonfinite_action must be 'skip' or 'stop', got {action!r}"
+            )
         self._configure_trainable()
         self.generator = torch.Generator()
         self.atst_cache = None
@@ -424,18 +441,24 @@ class SEDBrain(sb.Brain):
         ]
         return is_complete_checkpoint(ckpt, required)
 
-    def _warn_incomplete_checkpoints(self):
-        """Reports checkpoint folders left partial by a killed run.
+    def _remove_incomplete_checkpoints(self):
+        """Deletes checkpoint folders left partial by a killed run.
 
-        They are skipped when resuming, and deleted by the next checkpoint
-        save like any superseded checkpoint.
+        They would never be loaded (see :meth:`_complete`), but an empty
+        ``CKPT.yaml`` makes SpeechBrain's checkpointer fail, and a partial
+        folder with a good objective would be kept as the best checkpoint.
+        Runs on the main process; the others wait.
         """
-        for ckpt in self.checkpointer.list_checkpoints():
-            if not self._complete(ckpt):
-                logger.warning(
-                    f"Skipping the incomplete checkpoint {ckpt.path} (the "
-                    "run was interrupted while writing it)"
-                )
+        required = [
+            name
+            for name in self.checkpointer.recoverables
+            if not self.checkpointer.optional_recoverables.get(name, False)
+            and "dataloader" not in name
+        ]
+        run_on_main(
+            remove_incomplete_checkpoints,
+            args=[self.checkpointer.checkpoints_dir, required],
+        )
 
     def on_fit_start(self):
         """Wraps, builds the optimizer, resumes from the latest complete
@@ -444,7 +467,7 @@ class SEDBrain(sb.Brain):
         self._wrap_distributed()
         self.init_optimizers()
         if self.checkpointer is not None:
-            self._warn_incomplete_checkpoints()
+            self._remove_incomplete_checkpoints()
             self.checkpointer.recover_if_possible(ckpt_predicate=self._complete)
         if self.atst_frozen:
             for ps, pt in zip(
@@ -830,6 +853,9 @@ class SEDBrain(sb.Brain):
         """
         should_step = (self.step % self.grad_accumulation_factor) == 0
         self._step_skipped = False
+        # BatchNorm statistics move during the forward pass: a batch with
+        # a non-finite loss must not leave NaN in them.
+        buffers = self._buffer_snapshot()
         self.on_fit_batch_start(batch, should_step)
         with self.no_sync(not should_step):
             with self.training_ctx:
@@ -840,6 +866,8 @@ class SEDBrain(sb.Brain):
                 scaled = self.scaler.scale(loss / self.grad_accumulation_factor)
                 scaled.backward()
         if not finite:
+            for buf, saved in buffers:
+                buf.copy_(saved)
             self._handle_nonfinite(batch, loss)
             return loss.detach().cpu()
         self._accumulate(outputs.get("stats", {}))
@@ -847,6 +875,50 @@ class SEDBrain(sb.Brain):
             self.optimizers_step()
         self.on_fit_batch_end(batch, outputs, loss, should_step)
         return loss.detach().cpu()
+
+    @torch.no_grad()
+    def _buffer_snapshot(self):
+        """Copies of the student's and teacher's buffers (BatchNorm
+        statistics: about a thousand numbers)."""
+        return [
+            (buf, buf.detach().clone())
+            for model in (self.raw_student, self.raw_teacher)
+            for buf in model.buffers()
+        ]
+
+    def check_finite_weights(self):
+        """Raises if the student or the teacher holds NaN or inf.
+
+        Called before every checkpoint save, so that a kept checkpoint
+        never holds non-finite weights.
+
+        Raises
+        ------
+        FloatingPointError
+            Naming the first non-finite tensor.
+        """
+        for who, model in (
+            ("student", self.raw_student),
+            ("teacher", self.raw_teacher),
+        ):
+            tensors = list(model.named_parameters())
+            tensors += list(model.named_buffers())
+            for name, tensor in tensors:
+                if tensor.is_floating_point() and not bool(
+                    torch.isfinite(tensor).all()
+                ):
+                    raise FloatingPointError(
+                        f"The {who}'s {name} holds NaN or inf values at "
+                        f"epoch step {self.step} (optimizer step "
+                        f"{self.optimizer_step}): the checkpoint is not "
+                        "saved, so the last complete checkpoint stays the "
+                        "one a rerun resumes from"
+                    )
+
+    def _save_intra_epoch_ckpt(self):
+        """Intra-epoch checkpoint, after checking that weights are finite."""
+        self.check_finite_weights()
+        super()._save_intra_epoch_ckpt()
 
     def _all_finite(self, loss):
         """Whether the loss is finite on every process."""
@@ -872,8 +944,11 @@ class SEDBrain(sb.Brain):
         message = (
             f"Non-finite training loss ({float(loss.detach())}) at epoch step "
             f"{self.step} (optimizer step {self.optimizer_step}); the batch "
-            f"held: {shown}. The update was skipped."
+            f"held: {shown}."
         )
+        bad = self._nonfinite_inputs(batch)
+        if bad:
+            message += f" Non-finite input audio or features: {bad}."
         action = getattr(self.hparams, "nonfinite_action", "skip")
         if action == "stop" or self.nonfinite_count > self.nonfinite_patience:
             raise ValueError(
@@ -881,7 +956,19 @@ class SEDBrain(sb.Brain):
                 f"losses this epoch, nonfinite_patience="
                 f"{self.nonfinite_patience}, nonfinite_action={action})."
             )
-        logger.warning(message)
+        logger.warning(message + " The update was skipped.")
+
+    @torch.no_grad()
+    def _nonfinite_inputs(self, batch):
+        """Files of the batch whose samples or front-end features are not
+        finite (e.g. samples so large that the spectrogram overflows)."""
+        sig = batch.sig.data.to(self.device)
+        finite = torch.isfinite(sig).all(1)
+        for fe in (self.modules.cnn_features, self.modules.atst_features):
+            finite &= torch.isfinite(fe(sig)).flatten(1).all(1)
+        return ", ".join(
+            wav for wav, ok in zip(batch.wav, finite.tolist()) if not ok
+        )
 
     def optimizers_step(self):
         """Clips all groups (if configured), skips non-finite gradients,
@@ -1100,6 +1187,7 @@ class SEDBrain(sb.Brain):
         """End-of-epoch checkpoint: keep the best by objective + latest."""
         if self.checkpointer is None:
             return
+        self.check_finite_weights()
         meta = {"epoch": int(epoch)}
         mode = objective_mode(self.stage_n)
         if valid_stats is not None and OBJECTIVE_KEY in valid_stats:

@@ -14,17 +14,18 @@ Authors
 
 import json
 import os
-import zipfile
+import shutil
 from pathlib import Path
 
-from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_atst.checkpoints import (
+    checkpoint_problem,
     drop_thop_keys,
     load_checkpoint,
     load_state_dict_strict,
     sed_state_dict,
+    usable_checkpoints,
 )
 
 logger = get_logger(__name__)
@@ -42,9 +43,9 @@ def is_complete_checkpoint(ckpt, required=REQUIRED_RECOVERABLES):
     """Whether a checkpoint was written completely.
 
     SpeechBrain writes a checkpoint's ``CKPT.yaml`` first, then one file
-    per recoverable; a run killed meanwhile leaves a partial folder. A
-    checkpoint is complete when every required file exists and every
-    ``torch.save`` (zip) file has its end-of-archive record.
+    per recoverable; a run killed meanwhile leaves a partial folder. See
+    :func:`speechbrain_atst.checkpoints.checkpoint_problem` for the
+    checks.
 
     Arguments
     ---------
@@ -63,40 +64,72 @@ def is_complete_checkpoint(ckpt, required=REQUIRED_RECOVERABLES):
     >>> import torch
     >>> from types import SimpleNamespace
     >>> folder = getfixture("tmp_path")
+    >>> _ = (folder / "CKPT.yaml").write_text(
+    ...     "end-of-epoch: true\\nunixtime: 1"
+    ... )
     >>> torch.save({"w": torch.ones(1)}, folder / "student.ckpt")
     >>> is_complete_checkpoint(SimpleNamespace(path=folder), ["student"])
     True
-    >>> _ = (folder / "teacher.ckpt").write_bytes(b"PK\x03\x04trunc")
+    >>> _ = (folder / "teacher.ckpt").write_bytes(b"PK\\x03\\x04trunc")
     >>> is_complete_checkpoint(SimpleNamespace(path=folder), ["student"])
     False
     """
-    folder = Path(ckpt.path)
-    for name in required:
-        path = folder / f"{name}.ckpt"
-        if not path.is_file() or path.stat().st_size == 0:
-            return False
-    for path in folder.glob("*.ckpt"):
-        with open(path, "rb") as fin:
-            zipped = fin.read(2) == b"PK"
-        if zipped and not zipfile.is_zipfile(path):
-            return False
-    return True
+    return checkpoint_problem(ckpt.path, required) is None
 
 
-def find_resume_checkpoint(checkpointer):
+def remove_incomplete_checkpoints(save_dir, required=REQUIRED_RECOVERABLES):
+    """Deletes the checkpoint folders a killed run left partial.
+
+    Run before a run resumes (on the main process only): a partial folder
+    is never loaded, and removing it keeps SpeechBrain's checkpointer,
+    which reads every ``CKPT.yaml`` and fails on an empty one, from
+    tripping over it, and keeps it from being kept as the "best"
+    checkpoint in place of a complete one.
+
+    Arguments
+    ---------
+    save_dir : str or os.PathLike
+        The run's ``save/`` folder.
+    required : sequence of str
+        Recoverables every complete checkpoint holds.
+
+    Returns
+    -------
+    list of (pathlib.Path, str)
+        The folders removed and why.
+
+    Example
+    -------
+    >>> remove_incomplete_checkpoints(getfixture("tmp_path"))
+    []
+    """
+    _, rejected = usable_checkpoints(save_dir, required)
+    for folder, problem in rejected:
+        logger.warning(
+            f"Deleting the incomplete checkpoint {folder} ({problem}; the "
+            "run was interrupted while writing it)"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    return rejected
+
+
+def find_resume_checkpoint(checkpointer, required=REQUIRED_RECOVERABLES):
     """The latest complete checkpoint of a run, or None.
 
     Arguments
     ---------
     checkpointer : speechbrain.utils.checkpoints.Checkpointer
         The run's checkpointer.
+    required : sequence of str
+        Recoverables every complete checkpoint holds.
 
     Returns
     -------
     Checkpoint or None
         What a resumed run would load.
     """
-    return checkpointer.find_checkpoint(ckpt_predicate=is_complete_checkpoint)
+    good, _ = usable_checkpoints(checkpointer.checkpoints_dir, required)
+    return good[-1] if good else None
 
 
 class WeightsConfigError(ValueError):
@@ -168,15 +201,18 @@ def _ckpt_dir_files(folder):
 
 
 def _best_in_save_folder(save_dir, mode=None):
-    """Best checkpoint of a SpeechBrain save folder by its objective."""
-    checkpointer = Checkpointer(save_dir)
-    ckpts = [
-        c for c in checkpointer.list_checkpoints() if OBJECTIVE_KEY in c.meta
-    ]
+    """Best complete checkpoint of a SpeechBrain save folder by its
+    objective (partial ones, left by a killed run, are ignored)."""
+    good, rejected = usable_checkpoints(save_dir, ("student", "teacher"))
+    for folder, problem in rejected:
+        logger.warning(
+            f"Ignoring the incomplete checkpoint {folder}: {problem}"
+        )
+    ckpts = [c for c in good if OBJECTIVE_KEY in c.meta]
     if not ckpts:
-        latest = checkpointer.find_checkpoint()
+        latest = good[-1] if good else None
         if latest is None:
-            raise FileNotFoundError(f"No checkpoint in {save_dir}")
+            raise FileNotFoundError(f"No complete checkpoint in {save_dir}")
         logger.warning(
             f"No checkpoint of {save_dir} records an objective; using the "
             f"latest, {latest.path}"
@@ -184,7 +220,9 @@ def _best_in_save_folder(save_dir, mode=None):
         return latest
     if mode is None:
         mode = ckpts[-1].meta.get("objective_mode", "min")
-    return checkpointer.find_checkpoint(**{f"{mode}_key": OBJECTIVE_KEY})
+    sign = 1.0 if mode == "max" else -1.0
+    # The latest wins among equal objectives (as SpeechBrain's find).
+    return max(reversed(ckpts), key=lambda c: sign * c.meta[OBJECTIVE_KEY])
 
 
 def resolve_stage1_checkpoint(path):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from speechbrain_atst.training.recipe_args import overrides_from_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPE_DIR = REPO_ROOT / "recipes" / "DESED" / "SED"
@@ -30,19 +30,7 @@ def tiny_overrides(**extra):
     list of str
         Command-line arguments.
     """
-    with open(TINY_YAML, encoding="utf-8") as fin:
-        values = yaml.safe_load(fin)
-    values.update(extra)
-    args = []
-    for key, value in values.items():
-        if isinstance(value, (list, dict)):
-            text = yaml.safe_dump(value, default_flow_style=True).strip()
-        elif value is None:
-            text = "null"
-        else:
-            text = str(value)
-        args.append(f"--{key}={text}")
-    return args
+    return overrides_from_yaml(TINY_YAML, **extra)
 
 
 def train_command(stage, data, output_folder, nproc=1, port=None, **extra):

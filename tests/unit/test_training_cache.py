@@ -50,10 +50,15 @@ def test_weights_fingerprint_changes_with_weights():
 def test_checkpoint_completeness(tmp_path):
     ckpt = SimpleNamespace(path=tmp_path)
     names = ("student", "teacher")
+    (tmp_path / "CKPT.yaml").write_text("end-of-epoch: true\nunixtime: 1\n")
     assert not is_complete_checkpoint(ckpt, names)
     for name in names:
         torch.save({"w": torch.ones(2)}, tmp_path / f"{name}.ckpt")
     assert is_complete_checkpoint(ckpt, names)
+    # A meta file left empty by a kill right after it was created.
+    (tmp_path / "CKPT.yaml").write_text("")
+    assert not is_complete_checkpoint(ckpt, names)
+    (tmp_path / "CKPT.yaml").write_text("end-of-epoch: true\nunixtime: 1\n")
     data = (tmp_path / "teacher.ckpt").read_bytes()
     (tmp_path / "teacher.ckpt").write_bytes(data[: len(data) // 2])
     assert not is_complete_checkpoint(ckpt, names)

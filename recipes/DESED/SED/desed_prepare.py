@@ -47,7 +47,8 @@ def main(argv=None):
     parser.add_argument(
         "--skip_missing",
         action="store_true",
-        help="Leave out audio files listed in the TSVs but absent",
+        help="Leave out audio files listed in the TSVs but absent or "
+        "unreadable",
     )
     parser.add_argument("--weak_split", type=float, default=0.9)
     parser.add_argument("--strong_split", type=float, default=0.9)

@@ -46,6 +46,7 @@ from speechbrain_atst.training import (
 from speechbrain_atst.training.initialization import (
     WeightsConfigError,
     find_resume_checkpoint,
+    remove_incomplete_checkpoints,
 )
 
 logger = get_logger(__name__)
@@ -92,6 +93,11 @@ def has_checkpoint(hparams, run_opts):
     """
     if run_opts["debug"]:
         return False
+    # Folders a killed run left partial are deleted, never loaded.
+    run_on_main(
+        remove_incomplete_checkpoints,
+        args=[hparams["checkpointer"].checkpoints_dir],
+    )
     return find_resume_checkpoint(hparams["checkpointer"]) is not None
 
 
@@ -131,6 +137,7 @@ def main(argv):
                 "data_folder": hparams["data_folder"],
                 "save_folder": hparams["manifest_folder"],
                 "classes": hparams["classes"],
+                "skip_missing": hparams.get("skip_missing", False),
             },
         )
     datasets = dataio_prep(hparams)

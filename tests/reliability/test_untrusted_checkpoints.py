@@ -1,0 +1,372 @@
+"""Checkpoints and model folders from others.
+
+* every ``torch.load`` of the package reads with ``weights_only=True``,
+  except the one trusted path, reached only with ``trust_checkpoint=True``;
+* checkpoints that hold pickled objects (official Lightning ones, or a
+  crafted file that runs code when unpickled) are refused with a message
+  that explains the risk and the opt-in, and nothing in them runs;
+* truncated, empty or wrong files give errors naming the file;
+* a misspelt local model folder is an error, never a hub lookup.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import argparse
+import ast
+import pathlib
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CLASSES, TINY_ARCH
+
+from speechbrain_atst.checkpoints import (
+    CheckpointError,
+    UntrustedCheckpointError,
+)
+from speechbrain_atst.cli import main as cli_main
+from speechbrain_atst.inference import SEDInterface
+from speechbrain_atst.labels import DESED_CLASSES
+from speechbrain_atst.lobes.atst_frame import ATSTFrame
+from speechbrain_atst.lobes.atst_sed import ATSTSED
+from speechbrain_atst.training.initialization import load_stage1_weights
+
+REPO = Path(__file__).resolve().parents[2]
+#: Where the package's own code lives (tests may load their own files).
+CODE_DIRS = ("speechbrain_atst", "recipes", "benchmarks")
+
+
+class CodeRunner:
+    """Unpickling an instance touches ``marker``: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _tiny_sed(n_classes=10, seed=0):
+    """A tiny ATSTSED with seeded random weights."""
+    torch.manual_seed(seed)
+    return ATSTSED(n_classes=n_classes, **TINY_ARCH)
+
+
+def _lightning_checkpoint(path, model):
+    """An official-style checkpoint: prefixed weights plus pickled
+    hyper-parameters (an ``argparse.Namespace``), as Lightning saves."""
+    state = model.state_dict()
+    flat = {f"sed_student.{k}": v for k, v in state.items()}
+    flat.update({f"sed_teacher.{k}": v for k, v in state.items()})
+    torch.save(
+        {
+            "state_dict": flat,
+            "hyper_parameters": argparse.Namespace(lr=0.001, n_epochs=250),
+            "epoch": 3,
+        },
+        path,
+    )
+    return path
+
+
+# ------------------------------------------------------------ code audit ---
+def _torch_load_calls():
+    """``(file, function, call)`` of every ``torch.load`` in the code."""
+    found = []
+    for folder in CODE_DIRS:
+        for path in sorted((REPO / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text("utf-8"))
+            for func in ast.walk(tree):
+                if not isinstance(func, (ast.FunctionDef, ast.Module)):
+                    continue
+                for node in ast.walk(func):
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "load"
+                        and ast.unparse(node.func.value)
+                        in ("torch", "torch.serialization")
+                    ):
+                        name = getattr(func, "name", "<module>")
+                        found.append((path.relative_to(REPO), name, node))
+    return found
+
+
+def test_every_torch_load_is_weights_only_but_the_trusted_one():
+    unsafe = set()
+    calls = _torch_load_calls()
+    assert calls, "the audit found no torch.load at all"
+    for path, func, node in calls:
+        kwargs = {k.arg: k.value for k in node.keywords}
+        value = kwargs.get("weights_only")
+        if not (isinstance(value, ast.Constant) and value.value is True):
+            unsafe.add((str(path), func))
+    # Functions are walked with their module too: one call, two owners.
+    assert unsafe <= {
+        ("speechbrain_atst/checkpoints.py", "load_checkpoint"),
+        ("speechbrain_atst/checkpoints.py", "<module>"),
+    }, unsafe
+    # The trusted path sits behind the trust_checkpoint check.
+    source = (REPO / "speechbrain_atst" / "checkpoints.py").read_text()
+    body = source[source.index("def load_checkpoint(") :]
+    body = body[: body.index("\ndef ")]
+    assert body.index("if not trust_checkpoint:") < body.index(
+        "weights_only=False"
+    )
+
+
+def test_no_other_unpickling_in_the_code():
+    pattern = re.compile(
+        r"pickle\.loads?\(|allow_pickle\s*=\s*True|yaml\.load\((?!.*Safe)"
+        r"|yaml\.unsafe_load|torch\.jit\.load|dill\."
+    )
+    offenders = []
+    for folder in CODE_DIRS:
+        for path in (REPO / folder).rglob("*.py"):
+            for i, line in enumerate(path.read_text("utf-8").splitlines()):
+                if pattern.search(line):
+                    offenders.append(f"{path.relative_to(REPO)}:{i + 1}")
+    assert offenders == []
+
+
+def test_readme_says_hyperparams_are_code():
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme[readme.index("**Security.**") :][:800]
+    assert "`hyperparams.yaml` is code" in section
+    assert (
+        "trust_checkpoint=True" in section and "--trust_checkpoint" in section
+    )
+    assert "weights_only=True" in section
+
+
+# ------------------------------------------------- pickled checkpoints ---
+def test_lightning_checkpoint_needs_explicit_trust(tmp_path):
+    model = _tiny_sed()
+    path = _lightning_checkpoint(tmp_path / "Stage2.ckpt", model)
+    with pytest.raises(UntrustedCheckpointError) as err:
+        ATSTSED.from_official_checkpoint(path, atst_kwargs=dict(TINY_ARCH))
+    text = str(err.value)
+    assert str(path) in text and "argparse.Namespace" in text
+    assert "runs code from the file" in text and "trust_checkpoint=True" in text
+    loaded = ATSTSED.from_official_checkpoint(
+        path,
+        which="teacher",
+        atst_kwargs=dict(TINY_ARCH),
+        trust_checkpoint=True,
+    )
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+
+
+@pytest.mark.parametrize(
+    "loader",
+    ["atst_frame", "official", "stage1", "model_folder", "convert_cli"],
+)
+def test_code_in_a_checkpoint_never_runs(tmp_path, tiny_model_dir, loader):
+    marker = tmp_path / "code_ran"
+    payload = tmp_path / "payload.ckpt"
+    sd = _tiny_sed(len(CLASSES)).state_dict()
+    torch.save({"sed_student": sd, "hook": CodeRunner(marker)}, payload)
+    match = re.escape(str(payload)) + ".*refused by default.*trust_checkpoint"
+    if loader == "atst_frame":
+        with pytest.raises(UntrustedCheckpointError, match=match):
+            ATSTFrame.from_checkpoint(payload, **TINY_ARCH)
+    elif loader == "official":
+        with pytest.raises(UntrustedCheckpointError, match=match):
+            ATSTSED.from_official_checkpoint(
+                payload, n_classes=3, atst_kwargs=dict(TINY_ARCH)
+            )
+    elif loader == "stage1":
+        student, teacher = _tiny_sed(3), _tiny_sed(3)
+        with pytest.raises(UntrustedCheckpointError, match=match):
+            load_stage1_weights(student, teacher, payload)
+    elif loader == "model_folder":
+        folder = tmp_path / "model"
+        shutil.copytree(tiny_model_dir, folder)
+        shutil.copy(payload, folder / "model.ckpt")
+        match = re.escape(str(folder / "model.ckpt")) + ".*refused by default"
+        with pytest.raises(UntrustedCheckpointError, match=match):
+            SEDInterface.from_hparams(folder)
+    else:
+        code = cli_main(["convert", str(payload), str(tmp_path / "out")])
+        assert code == 1
+        assert not (tmp_path / "out").exists()
+    assert not marker.exists(), "code inside the checkpoint ran"
+
+
+def test_training_recovery_does_not_unpickle(tmp_path):
+    """The recipe's checkpoints are read by SpeechBrain's checkpointer:
+    its torch.load must not run code either (torch >= 2.6 default)."""
+    from speechbrain.utils.checkpoints import Checkpointer
+
+    marker = tmp_path / "code_ran"
+    model = torch.nn.Linear(2, 2)
+    checkpointer = Checkpointer(tmp_path / "save", {"student": model})
+    ckpt = checkpointer.save_checkpoint()
+    torch.save({"weight": CodeRunner(marker)}, ckpt.paramfiles["student"])
+    with pytest.raises(Exception, match="Weights only load failed"):
+        checkpointer.recover_if_possible()
+    assert not marker.exists()
+
+
+# ----------------------------------------------------------- bad files ---
+@pytest.fixture
+def broken_files(tmp_path):
+    """``{kind: path}``: empty, truncated zip, text, random bytes."""
+    good = tmp_path / "good.ckpt"
+    torch.save(_tiny_sed(3).state_dict(), good)
+    raw = good.read_bytes()
+    files = {
+        "empty": b"",
+        "truncated": raw[: len(raw) // 2],
+        "text": b"version https://git-lfs.github.com/spec/v1\noid sha256:0\n",
+        "random": bytes(range(256)) * 40,
+    }
+    out = {}
+    for kind, content in files.items():
+        out[kind] = tmp_path / f"{kind}.ckpt"
+        out[kind].write_bytes(content)
+    return out
+
+
+PROBLEM = {
+    "empty": "empty file, not a checkpoint",
+    "truncated": "truncated, corrupt or not a PyTorch checkpoint",
+    "text": "a Git LFS pointer, not the checkpoint itself",
+    "random": "truncated, corrupt or not a PyTorch checkpoint",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PROBLEM))
+def test_broken_checkpoint_files_name_file_and_problem(broken_files, kind):
+    path = broken_files[kind]
+    match = re.escape(str(path)) + ".*" + re.escape(PROBLEM[kind])
+    with pytest.raises(CheckpointError, match=match):
+        ATSTFrame.from_checkpoint(path, **TINY_ARCH)
+    with pytest.raises(CheckpointError, match=match):
+        ATSTSED.from_official_checkpoint(
+            path, n_classes=3, atst_kwargs=dict(TINY_ARCH)
+        )
+
+
+def test_wrong_checkpoints_are_explained(tmp_path):
+    path = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {"encoder.weight": torch.ones(2)}}, path)
+    with pytest.raises(CheckpointError, match="no ATST-SED student found"):
+        ATSTSED.from_official_checkpoint(path, atst_kwargs=dict(TINY_ARCH))
+    torch.save(_tiny_sed(3).state_dict(), path)
+    with pytest.raises(CheckpointError, match=r"another shape.*n_classes"):
+        ATSTSED.from_official_checkpoint(
+            path, n_classes=10, atst_kwargs=dict(TINY_ARCH)
+        )
+    torch.save(ATSTFrame(**TINY_ARCH).state_dict(), path)
+    with pytest.raises(CheckpointError, match=re.escape(str(path))):
+        ATSTFrame.from_checkpoint(path, embed_dim=64, depth=1, num_heads=2)
+
+
+@pytest.mark.parametrize("kind", ["missing", "truncated", "wrong_model"])
+def test_model_folder_with_a_bad_model_ckpt(
+    tmp_path, tiny_model_dir, broken_files, kind
+):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = folder / "model.ckpt"
+    if kind == "missing":
+        weights.unlink()
+        exc, problem = FileNotFoundError, "Model weights not found"
+    elif kind == "truncated":
+        shutil.copy(broken_files["truncated"], weights)
+        exc, problem = CheckpointError, "truncated, corrupt"
+    else:
+        torch.save(_tiny_sed(10).state_dict(), weights)
+        exc, problem = CheckpointError, "do not fit the model.*another shape"
+    # The error names the model folder's file, not the link in savedir.
+    match = f"(?=.*{re.escape(str(weights))})(?=.*{problem})"
+    with pytest.raises(exc, match=match):
+        SEDInterface.from_hparams(folder, savedir=tmp_path / "links")
+
+
+@pytest.mark.parametrize(
+    "kind, edit, problem",
+    [
+        ("empty", lambda text: "", "empty file"),
+        ("syntax", lambda text: text + "\nbad: [unclosed\n", "line"),
+        (
+            "unknown_class",
+            lambda text: text.replace("atst_sed.ATSTSED", "atst_sed.Nope"),
+            "no such class",
+        ),
+        (
+            "missing_key",
+            lambda text: re.sub(r"(?m)^window_seconds:.*\n", "", text),
+            "window_seconds",
+        ),
+    ],
+)
+def test_model_folder_with_a_bad_hyperparams_file(
+    tmp_path, tiny_model_dir, kind, edit, problem
+):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    path = folder / "hyperparams.yaml"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(Exception, match=re.escape(str(path)) + ".*" + problem):
+        SEDInterface.from_hparams(folder)
+
+
+def test_convert_cli_refuses_then_accepts_with_trust(tmp_path, capsys):
+    path = _lightning_checkpoint(tmp_path / "Stage2.ckpt", _tiny_sed())
+    arch = [f"--{k}={v}" for k, v in TINY_ARCH.items()]
+    out = tmp_path / "model"
+    assert cli_main(["convert", str(path), str(out), *arch]) == 1
+    err = capsys.readouterr().err
+    assert "refused by default" in err and "--trust_checkpoint" in err
+    assert not out.exists()
+    truncated = tmp_path / "cut.ckpt"
+    truncated.write_bytes(path.read_bytes()[:5000])
+    assert cli_main(["convert", str(truncated), str(out), *arch]) == 1
+    err = capsys.readouterr().err
+    assert str(truncated) in err and "truncated, corrupt" in err
+    argv = ["convert", str(path), str(out), *arch, "--trust_checkpoint"]
+    assert cli_main(argv) == 0
+    assert (out / "model.ckpt").is_file()
+    # The converted folder is plain tensors: it loads without trust.
+    assert SEDInterface.from_hparams(out).classes == list(DESED_CLASSES)
+
+
+# -------------------------------------------------------------- sources ---
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fails the test on any connection or hub download."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network access was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
+
+
+def test_misspelt_local_folder_is_not_a_hub_lookup(
+    tmp_path, tiny_model_dir, no_network, monkeypatch
+):
+    monkeypatch.chdir(tiny_model_dir.parent.parent)
+    local = f"{tiny_model_dir.parent.name}/{tiny_model_dir.name}"
+    assert SEDInterface.from_hparams(local).classes == CLASSES
+    typo = f"{tiny_model_dir.parent.name}/modle"  # looks like org/name
+    with pytest.raises(FileNotFoundError, match="taken as a local path"):
+        SEDInterface.from_hparams(typo)
+    for source in ("./modle", str(tmp_path / "modle"), "~/no_such_model"):
+        with pytest.raises(FileNotFoundError, match="Model folder not found"):
+            SEDInterface.from_hparams(source)
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        SEDInterface.from_hparams(tiny_model_dir / "model.ckpt")
+    not_a_model = tmp_path / "empty_folder"
+    not_a_model.mkdir()
+    with pytest.raises(FileNotFoundError, match="not a model folder"):
+        SEDInterface.from_hparams(not_a_model)
