@@ -86,8 +86,9 @@ def machine_info():
 
     Example
     -------
-    >>> sorted(machine_info())[:3]
-    ['bf16_native', 'cpu_capability', 'cpu_flags']
+    >>> info = machine_info()
+    >>> info["cpu_count"] > 0 and "torch" in info
+    True
     """
     try:
         capability = torch.backends.cpu.get_cpu_capability()
@@ -114,41 +115,249 @@ def machine_info():
     return info
 
 
-def time_call(fn, repeat=5, warmup=1):
+def busy_cpu_seconds():
+    """CPU time spent by all processes of the machine since boot.
+
+    Read from ``/proc/stat`` (user, nice, system, irq, softirq and steal
+    time of all cores).
+
+    Returns
+    -------
+    float or None
+        Seconds, or None where ``/proc/stat`` is unavailable.
+
+    Example
+    -------
+    >>> busy = busy_cpu_seconds()
+    >>> busy is None or busy > 0
+    True
+    """
+    try:
+        with open("/proc/stat", encoding="utf-8") as fin:
+            values = [int(v) for v in fin.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(values) - values[3] - values[4]  # minus idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    """CPU time (user + system) of this process, all its threads.
+
+    Returns
+    -------
+    float
+        Seconds.
+
+    Example
+    -------
+    >>> own_cpu_seconds() > 0
+    True
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class LoadMeter:
+    """CPU load of the *other* processes of the machine over an interval.
+
+    ``start()`` then ``stop()`` give the average number of cores the other
+    processes kept busy in between (all CPU time of the machine minus this
+    process's), from ``/proc/stat``; None where unavailable.
+
+    Example
+    -------
+    >>> meter = LoadMeter().start()
+    >>> load = meter.stop()
+    >>> load is None or load >= 0
+    True
+    """
+
+    def start(self):
+        """Starts the interval.
+
+        Returns
+        -------
+        LoadMeter
+            ``self``.
+        """
+        self._busy = busy_cpu_seconds()
+        self._own = own_cpu_seconds()
+        self._wall = time.perf_counter()
+        return self
+
+    def stop(self):
+        """Ends the interval.
+
+        Returns
+        -------
+        float or None
+            Cores kept busy by other processes, on average.
+        """
+        busy = busy_cpu_seconds()
+        wall = time.perf_counter() - self._wall
+        if busy is None or self._busy is None or wall <= 0:
+            return None
+        others = (busy - self._busy) - (own_cpu_seconds() - self._own)
+        return max(others, 0.0) / wall
+
+
+def wait_for_quiet(max_load=0.1, patience=60.0, interval=0.5):
+    """Waits until the other processes use at most ``max_load`` cores.
+
+    Arguments
+    ---------
+    max_load : float
+        Largest load of the other processes (cores) counted as quiet.
+    patience : float
+        Longest wait (seconds).
+    interval : float
+        Length of each measurement (seconds).
+
+    Returns
+    -------
+    bool
+        True if the machine became quiet, False after ``patience``.
+
+    Example
+    -------
+    >>> wait_for_quiet(max_load=100.0, interval=0.01)
+    True
+    """
+    deadline = time.perf_counter() + patience
+    while True:
+        meter = LoadMeter().start()
+        time.sleep(interval)
+        load = meter.stop()
+        if load is None or load <= max_load:
+            return True
+        if time.perf_counter() >= deadline:
+            return False
+
+
+def time_call(fn, repeat=5, warmup=1, quiet_load=None, patience=300.0):
     """Times ``fn()`` several times after warm-up calls.
+
+    On a machine shared with other work, timings are only meaningful while
+    the other processes leave the cores alone. With ``quiet_load``, each
+    timed call first waits for the machine to be quiet, and a call during
+    which the other processes used more than ``quiet_load`` cores is
+    repeated (within ``patience`` seconds of waiting overall); if the
+    machine never gets quiet, the least disturbed calls are kept and
+    ``quiet`` is False.
 
     Arguments
     ---------
     fn : callable
         The function to time (no arguments).
     repeat : int
-        Timed calls.
+        Timed calls kept.
     warmup : int
         Untimed calls first (allocations, lazy initialisation).
+    quiet_load : float, optional
+        Largest load of other processes (cores) during a kept call; None
+        keeps every call.
+    patience : float
+        Longest time (seconds) spent waiting for quiet or repeating calls.
 
     Returns
     -------
     dict
-        ``median``, ``min``, ``max`` (seconds) and ``runs`` (all of them).
+        ``median``, ``min``, ``max`` (seconds), ``runs`` (the kept calls),
+        ``other_load`` (cores used by other processes during each kept
+        call), ``discarded`` (disturbed calls redone) and ``quiet``.
 
     Example
     -------
-    >>> sorted(time_call(lambda: None, repeat=2))
-    ['max', 'median', 'min', 'runs']
+    >>> sorted(time_call(lambda: None, repeat=2))[:4]
+    ['discarded', 'max', 'median', 'min']
     """
     for _ in range(warmup):
         fn()
-    runs = []
-    for _ in range(max(1, repeat)):
+    deadline = time.perf_counter() + patience
+    kept, spare = [], []
+    discarded = 0
+    while len(kept) < max(1, repeat):
+        if quiet_load is not None:
+            wait_for_quiet(quiet_load, max(deadline - time.perf_counter(), 0))
+        meter = LoadMeter().start()
         start = time.perf_counter()
         fn()
-        runs.append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        load = meter.stop()
+        sample = (elapsed, load)
+        if quiet_load is None or load is None or load <= quiet_load:
+            kept.append(sample)
+        elif time.perf_counter() < deadline:
+            discarded += 1
+            spare.append(sample)
+        else:
+            spare.append(sample)
+            break
+    quiet = len(kept) >= max(1, repeat)
+    if not quiet:  # keep the least disturbed calls
+        spare.sort(key=lambda s: s[1])
+        take = spare[: max(1, repeat) - len(kept)]
+        kept += take
+        discarded = len(spare) - len(take)
+    runs = [s[0] for s in kept]
     return {
         "median": statistics.median(runs),
         "min": min(runs),
         "max": max(runs),
         "runs": [round(r, 4) for r in runs],
+        "other_load": [None if s[1] is None else round(s[1], 3) for s in kept],
+        "discarded": discarded,
+        "quiet": quiet,
     }
+
+
+def add_quiet_arguments(parser):
+    """Adds ``--quiet-load`` and ``--patience`` to a benchmark's parser.
+
+    Arguments
+    ---------
+    parser : argparse.ArgumentParser
+        The parser.
+
+    Example
+    -------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_quiet_arguments(parser)
+    >>> quiet_kwargs(parser.parse_args(["--quiet-load", "0"]))
+    {'quiet_load': None, 'patience': 300.0}
+    """
+    parser.add_argument(
+        "--quiet-load",
+        type=float,
+        default=0.1,
+        help="redo a timed call if other processes used more cores than "
+        "this during it (0: keep every call)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=300.0,
+        help="longest wait for a quiet machine per measurement (s)",
+    )
+
+
+def quiet_kwargs(args):
+    """The ``quiet_load`` / ``patience`` arguments of :func:`time_call`.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        Parsed arguments (see :func:`add_quiet_arguments`).
+
+    Returns
+    -------
+    dict
+        Keyword arguments.
+    """
+    load = args.quiet_load if args.quiet_load and args.quiet_load > 0 else None
+    return {"quiet_load": load, "patience": args.patience}
 
 
 def peak_rss_mb():
