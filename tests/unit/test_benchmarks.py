@@ -1,0 +1,144 @@
+"""The benchmark scripts run and write the results they promise.
+
+Each script runs in its quick mode (tiny transformer, short clips, one
+thread) into a shared folder that ``run_all.py --summarize`` then
+summarises. The scripts' ``main`` functions run in this process (the
+training benchmark still measures in a fresh subprocess, as always). No
+timing is asserted.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def bench_main(name, *args):
+    """Runs ``benchmarks/<name>.py``'s ``main(args)``; restores threads."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    threads = torch.get_num_threads()
+    try:
+        return importlib.import_module(name).main([str(a) for a in args])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def load(path):
+    """Reads a JSON result and checks the markdown file next to it."""
+    path = Path(path)
+    assert path.with_suffix(".md").read_text(encoding="utf-8").strip()
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench_results")
+
+
+@pytest.fixture(scope="module")
+def inference(results_dir):
+    out = results_dir / "inference.json"
+    bench_main("bench_inference", "--tiny", "--out", out)
+    return load(out)
+
+
+@pytest.fixture(scope="module")
+def training(results_dir):
+    out = results_dir / "training.json"
+    bench_main("bench_training", "--tiny", "--settings", "stage1", "--out", out)
+    return load(out)
+
+
+def test_gpu_check_cpu_smoke(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    bench_main("gpu_check", "--cpu-smoke", "--out", out)
+    result = load(out)
+    assert result["cpu_smoke"] and result["device"] == "cpu"
+    assert set(result["configs"]) == {
+        "float32",
+        "float32_checkpointing",
+        "bfloat16",
+        "bfloat16_checkpointing",
+    }
+    for config in result["configs"].values():
+        assert config["status"] == "ok"
+        assert config["seconds_per_step"] > 0
+        assert config["clips_per_second"] > 0
+        assert config["peak_memory_mb"] > 0
+        assert config["timing"]["optimizer_steps"] == 1
+
+
+def test_bench_training_tiny(training):
+    r = training["settings"]["stage1"]
+    assert r["stage"] == 1
+    assert r["batch_sizes"] == [1, 1, 2, 2]
+    assert r["seconds_per_step"] > 0 and r["clips_per_second"] > 0
+    # Measured in its own process: peak >= memory after building the brain.
+    assert r["peak_rss_mb"] >= r["rss_after_build_mb"] > 0
+    assert r["timing"]["optimizer_steps"] == 1
+    assert "stage1_speedup_vs_official" in training["targets"]
+
+
+def test_bench_inference_tiny_timings(inference):
+    per_clip = inference["seconds_per_clip"]
+    assert set(per_clip) == {"float32", "bfloat16"}
+    for per_batch in per_clip.values():
+        assert set(per_batch) == {"1", "2"}
+        assert all(v > 0 for v in per_batch.values())
+    diff = inference["bfloat16_vs_float32"]
+    assert 0 <= diff["max_abs_diff"] <= 1
+    assert set(inference["targets"]) == {
+        "float32_batch8_s_per_clip",
+        "bfloat16_batch8_s_per_clip",
+        "bfloat16_max_abs_diff",
+        "long_audio_compute_ratio",
+    }
+
+
+def test_bench_inference_tiny_long_audio(inference):
+    long = inference["long_audio"]
+    default, official = long["default"], long["official"]
+    # Windows every 0.8 vs 0.3 window lengths.
+    assert default["hop_seconds"] > official["hop_seconds"]
+    assert (
+        default["windows_per_audio_hour"] < official["windows_per_audio_hour"]
+    )
+    assert long["compute_ratio_windows"] == pytest.approx(
+        default["windows_per_audio_hour"] / official["windows_per_audio_hour"]
+    )
+    assert default["measured_seconds_per_audio_hour"] > 0
+    accuracy = inference["accuracy"]
+    for key in ("default", "official", "full_pass"):
+        assert 0 <= accuracy[key]["psds1"] <= 1
+        assert 0 <= accuracy[key]["collar_f1_macro"] <= 1
+    assert accuracy["default"]["max_abs_diff_to_full_pass"] >= 0
+
+
+def test_run_all_summary(inference, training, results_dir):
+    bench_main(
+        "bench_data",
+        "--scale",
+        "0.1",
+        "--quiet-load",
+        "0",
+        "--out",
+        results_dir / "data.json",
+    )
+    bench_main("run_all", "--summarize", "--out-dir", results_dir)
+    summary = (results_dir / "summary.md").read_text(encoding="utf-8")
+    assert "torch" in summary and "cores" in summary
+    assert "inference float32, batch 2 (s / 2 s clip)" in summary
+    assert "training stage1" in summary
+    assert "synthesize + prepare" in summary
+    assert "evaluation" not in summary  # not run here: left out, no error
+    result = load(results_dir / "summary.json")
+    assert set(result["results"]) == {"inference", "training", "data"}
