@@ -133,12 +133,23 @@ def test_run_all_summary(inference, training, results_dir):
         "--out",
         results_dir / "data.json",
     )
+    # The evaluation benchmark through run_all's own subprocess path.
+    bench_main(
+        "run_all", "--tiny", "--only", "evaluation", "--out-dir", results_dir
+    )
+    evaluation = load(results_dir / "evaluation.json")
+    assert evaluation["wall_seconds"]["evaluate_scores_1_job"] > 0
     bench_main("run_all", "--summarize", "--out-dir", results_dir)
     summary = (results_dir / "summary.md").read_text(encoding="utf-8")
     assert "torch" in summary and "cores" in summary
     assert "inference float32, batch 2 (s / 2 s clip)" in summary
     assert "training stage1" in summary
     assert "synthesize + prepare" in summary
-    assert "evaluation" not in summary  # not run here: left out, no error
+    assert "evaluation of 60 clips, evaluate_scores_1_job" in summary
     result = load(results_dir / "summary.json")
-    assert set(result["results"]) == {"inference", "training", "data"}
+    assert set(result["results"]) == {
+        "inference",
+        "training",
+        "evaluation",
+        "data",
+    }
