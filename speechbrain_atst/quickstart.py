@@ -518,7 +518,9 @@ def run_stage(stage, layout, seed, device, overrides):
     cmd = stage_command(stage, layout, seed, device, overrides)
     log_path = layout["logs"] / f"stage{stage}.log"
     recipe = recipe_dir()
-    shown = ["python", "train.py", f"hparams/stage{stage}.yaml", *cmd[3:]]
+    # As typed in the recipe folder: script and YAML relative to it.
+    relative = [str(Path(c).relative_to(recipe)) for c in cmd[1:3]]
+    shown = ["python", *relative, *cmd[3:]]
     print(f"$ cd {recipe}\n$ {shlex.join(shown)}", flush=True)
     status = stream_command(cmd, log_path, cwd=str(recipe), env=_child_env())
     if status != 0:

@@ -528,9 +528,7 @@ class ATSTFrame(nn.Module):
                 if len(chunks) == 1:
                     return self._encode_(feats)
                 return torch.cat([self._encode_(c) for c in chunks])
-            x = self.patch_embed(feats)
-            x = x + self.pos_embed[:, 1 : n_tokens + 1]
-            x = self.pos_drop(x)
+            x = self._embed(feats)
             use_ckpt = self.grad_checkpointing and self.training
             for block in self.blocks:
                 if use_ckpt:
@@ -539,10 +537,14 @@ class ATSTFrame(nn.Module):
                     x = block(x)
             return self.norm_frame(x)
 
+    def _embed(self, feats):
+        """Patch embedding plus positional embedding (tokens, no CLS)."""
+        x = self.patch_embed(feats)
+        return self.pos_drop(x + self.pos_embed[:, 1 : x.shape[1] + 1])
+
     def _encode_(self, feats):
         """Forward pass without autograd, blocks applied in place."""
-        x = self.patch_embed(feats)
-        x = self.pos_drop(x.add_(self.pos_embed[:, 1 : x.shape[1] + 1]))
+        x = self._embed(feats)
         for block in self.blocks:
             x = block.forward_(x)
         return self.norm_frame(x)
