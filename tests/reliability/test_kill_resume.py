@@ -72,8 +72,12 @@ def complete_checkpoints(save):
 
 
 def brain_step(folder):
-    """The epoch step recorded in a checkpoint's ``brain.ckpt``."""
-    return yaml.safe_load((folder / "brain.ckpt").read_text())["step"]
+    """The epoch step recorded in a checkpoint's ``brain.ckpt`` (None if
+    the running recipe deleted the checkpoint since it was listed)."""
+    try:
+        return yaml.safe_load((folder / "brain.ckpt").read_text())["step"]
+    except OSError:
+        return None
 
 
 def start(cmd, env):
