@@ -49,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_utils import (  # noqa: E402
     RESULTS_DIR,
     add_quiet_arguments,
+    count_gflop,
     fmt,
+    gemm_gflops,
     machine_info,
     markdown_table,
     quiet_kwargs,
@@ -58,7 +60,9 @@ from bench_utils import (  # noqa: E402
 )
 
 from speechbrain_atst.data.synth import (  # noqa: E402
+    SUBSETS,
     _background,
+    _event_length,
     _place_events,
     _render_clip,
 )
@@ -90,6 +94,13 @@ TARGETS = {
     "long_audio_compute_ratio": 0.4,
 }
 PRECISIONS = {"float32": "fp32", "bfloat16": "bf16"}
+#: Metrics of the accuracy tables.
+ACCURACY_METRICS = (
+    "psds1",
+    "psds2",
+    "intersection_f1_macro",
+    "collar_f1_macro",
+)
 
 
 #: Tone frequency (Hz) standing for each class in the accuracy test.
@@ -187,6 +198,58 @@ def tone_bins(front=None):
     return bins
 
 
+def long_events(rng, seconds, classes, length, events_per_minute=12):
+    """Events at random times over a long recording, every class at least
+    once (PSDS needs an event of each class), same-class events apart.
+
+    Arguments
+    ---------
+    rng : numpy.random.Generator
+        Random generator.
+    seconds : float
+        Duration of the recording.
+    classes : list of str
+        Class names.
+    length : callable
+        ``length(rng, label)``: an event length (s).
+    events_per_minute : int
+        Average number of events drawn (one that would overlap an event
+        of its class is dropped).
+
+    Returns
+    -------
+    list of tuple
+        ``(onset, offset, label)``, sorted.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> ev = long_events(rng, 60.0, ["a", "b"], lambda r, l: 2.0)
+    >>> len(ev) >= 2, {e[2] for e in ev} == {"a", "b"}
+    (True, True)
+    """
+    n_events = max(len(classes), int(round(seconds / 60 * events_per_minute)))
+    draws = rng.integers(len(classes), size=n_events - len(classes))
+    labels = list(classes) + [classes[i] for i in draws]
+    labels = [labels[i] for i in rng.permutation(len(labels))]
+    events = []
+    for label in labels:
+        duration = min(float(length(rng, label)), seconds)
+        onset = round(float(rng.uniform(0, seconds - duration)), 3)
+        offset = round(onset + duration, 3)
+        if not any(
+            lab == label and onset < off + 0.2 and on < offset + 0.2
+            for on, off, lab in events
+        ):
+            events.append((onset, offset, label))
+    return sorted(events)
+
+
+def _tone_length(rng, label):
+    """Tone event length: log-uniform between 0.3 and 8 s."""
+    return float(np.exp(rng.uniform(np.log(0.3), np.log(8.0))))
+
+
 def long_file(seconds, seed, classes, events_per_minute=12):
     """A synthesized recording with tone events at known times.
 
@@ -212,24 +275,10 @@ def long_file(seconds, seed, classes, events_per_minute=12):
         ``(wav [samples] float32 tensor, events [(onset, offset, label)])``.
     """
     rng = np.random.default_rng(seed)
-    n = int(seconds * SAMPLE_RATE)
-    n_events = max(len(classes), int(round(seconds / 60 * events_per_minute)))
-    # Every class at least once (PSDS needs an event of each class).
-    draws = rng.integers(len(classes), size=n_events - len(classes))
-    labels = list(classes) + [classes[i] for i in draws]
-    labels = [labels[i] for i in rng.permutation(len(labels))]
     bg_level = 0.01
-    wav = bg_level * _background(rng, n)
-    events = []
-    for label in labels:
-        length = float(np.exp(rng.uniform(np.log(0.3), np.log(8.0))))
-        onset = round(float(rng.uniform(0, seconds - length)), 3)
-        offset = round(onset + length, 3)
-        if any(
-            lab == label and onset < off + 0.2 and on < offset + 0.2
-            for on, off, lab in events
-        ):
-            continue
+    wav = bg_level * _background(rng, int(seconds * SAMPLE_RATE))
+    events = long_events(rng, seconds, classes, _tone_length, events_per_minute)
+    for onset, offset, label in events:
         start, stop = int(onset * SAMPLE_RATE), int(offset * SAMPLE_RATE)
         t = np.arange(stop - start) / SAMPLE_RATE
         hz = TONE_HZ[classes.index(label)]
@@ -237,8 +286,38 @@ def long_file(seconds, seed, classes, events_per_minute=12):
         ramp = np.clip(np.minimum(t, t[-1] - t) / 0.01, 0, 1)
         gain = bg_level * np.sqrt(2) * 10 ** (rng.uniform(0, 20) / 20)
         wav[start:stop] += gain * ramp * np.sin(phase)
-        events.append((onset, offset, label))
-    return torch.from_numpy(wav.astype(np.float32)), sorted(events)
+    return torch.from_numpy(wav.astype(np.float32)), events
+
+
+def desed_long_file(seconds, seed, classes, events_per_minute=12):
+    """A long DESED-like recording: the mini-DESED synthesizer's class
+    sounds (event lengths of each class, trimmed onsets and offsets) at
+    known times over its backgrounds, at the real subsets' SNRs.
+
+    Arguments
+    ---------
+    seconds : float
+        Duration.
+    seed : int
+        Random seed.
+    classes : list of str
+        Classes (DESED names).
+    events_per_minute : int
+        Average number of events (at least one per class).
+
+    Returns
+    -------
+    tuple
+        ``(wav [samples] float32 tensor, events [(onset, offset, label)])``.
+    """
+    rng = np.random.default_rng(seed)
+    events = long_events(
+        rng, seconds, classes, _event_length, events_per_minute
+    )
+    wav, events = _render_clip(
+        rng, int(seconds * SAMPLE_RATE), events, SUBSETS["strong"]["snr"]
+    )
+    return torch.from_numpy(wav), events
 
 
 def make_interface(
@@ -521,7 +600,6 @@ def bench_accuracy(seconds, n_files, window=10.0):
             n = min(len(merged), len(full))
             d = np.abs(merged[:n] - full[:n])
             diffs.setdefault(key, []).append((float(d.max()), d.mean()))
-    sed = make_interface(det, window=window)
     out = {
         "stand_in": "BandDetector (one tone band per class)",
         "n_files": n_files,
@@ -529,28 +607,139 @@ def bench_accuracy(seconds, n_files, window=10.0):
         "n_events": sum(len(v) for v in gt.values()),
         "median_filter_frames": MEDIAN,
     }
+    out.update(
+        setting_metrics(
+            make_interface(det, window=window), scores, gt, durations
+        )
+    )
+    for key, per_file in diffs.items():
+        out[key]["max_abs_diff_to_full_pass"] = max(d[0] for d in per_file)
+        out[key]["mean_abs_diff_to_full_pass"] = float(
+            np.mean([d[1] for d in per_file])
+        )
+    return out
+
+
+def setting_metrics(sed, scores, ground_truth, durations):
+    """PSDS1, PSDS2 and F1 scores of each setting's frame scores.
+
+    Arguments
+    ---------
+    sed : SEDInterface
+        Gives the frame grid and classes of the score tables.
+    scores : dict
+        ``{setting: {name: median-filtered frame scores [frames,
+        classes]}}``.
+    ground_truth : dict
+        ``{name: [(onset, offset, label)]}``.
+    durations : dict
+        ``{name: seconds}``.
+
+    Returns
+    -------
+    dict
+        ``{setting: {"psds1", "psds2", "intersection_f1_macro",
+        "collar_f1_macro"}}``.
+    """
+    out = {}
     for key, per_file in scores.items():
         frames = {
             k: sed.scores_dataframe(v, durations[k])
             for k, v in per_file.items()
         }
-        metrics = evaluate_scores(frames, gt, durations)
-        entry = {
-            m: float(metrics[m])
-            for m in (
-                "psds1",
-                "psds2",
-                "intersection_f1_macro",
-                "collar_f1_macro",
-            )
-        }
-        if key in diffs:
-            entry["max_abs_diff_to_full_pass"] = max(d[0] for d in diffs[key])
-            entry["mean_abs_diff_to_full_pass"] = float(
-                np.mean([d[1] for d in diffs[key]])
-            )
-        out[key] = entry
+        metrics = evaluate_scores(frames, ground_truth, durations)
+        out[key] = {m: float(metrics[m]) for m in ACCURACY_METRICS}
     return out
+
+
+def bench_model_accuracy(model_dir, seconds, n_files):
+    """Accuracy of both window / hop settings with a trained model.
+
+    Scores long DESED-like recordings (:func:`desed_long_file`) with the
+    model folder's interface as it is (``default``) and with the official
+    hop, 0.3 of its window (``official``); both use its window, median
+    filters and merging. Evaluates both against the known events.
+
+    Arguments
+    ---------
+    model_dir : str
+        A model folder (``speechbrain-atst export``, e.g. the quickstart's
+        ``model/``).
+    seconds : float
+        Length of each recording.
+    n_files : int
+        Number of recordings.
+
+    Returns
+    -------
+    dict
+        Per setting (``default``, ``official``): PSDS1, PSDS2,
+        intersection and collar F1, with the model and data described.
+    """
+    opts = {"device": "cpu"}
+    default = SEDInterface.from_hparams(model_dir, run_opts=opts)
+    hop = SETTINGS["official"] * float(default.hparams.window_seconds)
+    seds = {
+        "default": default,
+        "official": SEDInterface.from_hparams(
+            model_dir, run_opts=opts, overrides={"hop_seconds": hop}
+        ),
+    }
+    classes = seds["default"].classes
+    gt, durations, scores = {}, {}, {}
+    for i in range(n_files):
+        wav, events = desed_long_file(seconds, seed=200 + i, classes=classes)
+        gt[f"long{i}"], durations[f"long{i}"] = events, seconds
+        for key, sed in seds.items():
+            merged = sed.frame_scores_batch(wav[None])[0]
+            scores.setdefault(key, {})[f"long{i}"] = merged
+    out = {
+        "model": str(model_dir),
+        "data": "mini-DESED class sounds at known times (desed_long_file)",
+        "n_files": n_files,
+        "file_seconds": seconds,
+        "n_events": sum(len(v) for v in gt.values()),
+        "hop_seconds": {k: sed.hop_seconds for k, sed in seds.items()},
+    }
+    out.update(setting_metrics(seds["default"], scores, gt, durations))
+    return out
+
+
+def compute_bound(model, embed_dim, window=10.0):
+    """Floating-point work per clip and what this machine's GEMM allows.
+
+    Counts the model's FLOPs on one clip (:func:`bench_utils.count_gflop`)
+    and times the transformer's largest matrix product (the MLP's, for 4
+    clips) to get the machine's sustained GEMM throughput
+    (:func:`bench_utils.gemm_gflops`); their ratio is the fastest a clip
+    can go in float32.
+
+    Arguments
+    ---------
+    model : ATSTSED
+        The model.
+    embed_dim : int
+        Its transformer's width (sets the timed product's shape).
+    window : float
+        Clip length (s).
+
+    Returns
+    -------
+    dict
+        ``gflop_per_clip``, ``gemm_gflops`` (median and best),
+        ``floor_seconds_per_clip`` (at the median throughput).
+    """
+    sed = make_interface(model, window=window, batch_size=1)
+    wav = clip_batch(1, seconds=window)
+    gflop = count_gflop(lambda: sed.frame_scores_batch(wav, median=False))
+    rate = gemm_gflops(1000, embed_dim, 4 * embed_dim)
+    return {
+        "gflop_per_clip": gflop,
+        "gemm_shape": rate["shape"],
+        "gemm_gflops": rate["median"],
+        "gemm_gflops_best": rate["best"],
+        "floor_seconds_per_clip": gflop / rate["median"],
+    }
 
 
 def markdown(result):
@@ -587,6 +776,18 @@ def markdown(result):
             rows,
         )
     )
+    bound = result["compute_bound"]
+    lines += [
+        "",
+        f"Compute bound: {fmt(bound['gflop_per_clip'])} GFLOP per clip "
+        "(counted); this machine's float32 GEMM "
+        f"{tuple(bound['gemm_shape'])} runs at "
+        f"{fmt(bound['gemm_gflops'])} GFLOP/s (median; best "
+        f"{fmt(bound['gemm_gflops_best'])}), so a clip needs at least "
+        f"{fmt(bound['floor_seconds_per_clip'])} s; measured "
+        f"{fmt(bound['measured_seconds_per_clip'])} s "
+        f"({fmt(100 * bound['fraction_of_gemm_bound'], 2)}% of the bound).",
+    ]
     diff = result["bfloat16_vs_float32"]
     lines += [
         "",
@@ -662,6 +863,23 @@ def markdown(result):
             rows,
         )
     )
+    trained = acc.get("trained_model")
+    if trained:
+        lines += [
+            "",
+            f"Accuracy with the trained model {trained['model']} on "
+            f"{trained['n_files']} long DESED-like recordings of "
+            f"{trained['file_seconds']:g} s ({trained['n_events']} events; "
+            f"hops {trained['hop_seconds']}):",
+            "",
+            markdown_table(
+                ["setting", "PSDS1", "PSDS2", "inter. F1", "collar F1"],
+                [
+                    [key] + [fmt(trained[key][m]) for m in ACCURACY_METRICS]
+                    for key in SETTINGS
+                ],
+            ),
+        ]
     lines += ["", "Targets:", ""]
     lines += [
         f"- {k}: {fmt(v['value'])} (target {v['target']}): "
@@ -722,6 +940,19 @@ def main(argv=None):
     )
     parser.add_argument("--accuracy-files", type=int, default=4)
     parser.add_argument(
+        "--model",
+        default=None,
+        help="a trained model folder (e.g. the quickstart's model/): "
+        "also measure both settings' accuracy with it on long DESED-like "
+        "recordings",
+    )
+    parser.add_argument(
+        "--model-files",
+        type=int,
+        default=12,
+        help="recordings of the trained-model accuracy test",
+    )
+    parser.add_argument(
         "--tiny",
         action="store_true",
         help="tiny model and short runs (checks the script works)",
@@ -734,7 +965,7 @@ def main(argv=None):
         args.threads, args.quiet_load = 1, 0.0
         args.window_seconds = 2.0
         args.long_seconds, args.accuracy_seconds = 12.0, 30.0
-        args.accuracy_files = 1
+        args.accuracy_files = args.model_files = 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     info = machine_info()
@@ -749,6 +980,11 @@ def main(argv=None):
         model, args.batch_sizes, repeats, window, args.warmup, quiet
     )
     largest = str(max(args.batch_sizes))
+    bound = compute_bound(model, args.embed_dim, window)
+    bound["measured_seconds_per_clip"] = per_clip["float32"][largest]
+    bound["fraction_of_gemm_bound"] = (
+        bound["floor_seconds_per_clip"] / bound["measured_seconds_per_clip"]
+    )
     long = bench_long_audio(
         model, args.long_seconds, per_clip["float32"][largest], window, quiet
     )
@@ -757,11 +993,17 @@ def main(argv=None):
         args.accuracy_files,
         window,
     )
+    if args.model:
+        accuracy["trained_model"] = bench_model_accuracy(
+            args.model, args.accuracy_seconds, args.model_files
+        )
     values = {
         "float32_batch8_s_per_clip": per_clip["float32"][largest],
         "bfloat16_batch8_s_per_clip": per_clip["bfloat16"][largest],
         "bfloat16_max_abs_diff": diff["max_abs_diff"],
-        "long_audio_compute_ratio": long["compute_ratio_measured"],
+        # Compute: windows x the same work per window (the timed ratio,
+        # one run of each setting, carries the machine's noise).
+        "long_audio_compute_ratio": long["compute_ratio_windows"],
     }
     result = {
         "benchmark": "inference",
@@ -775,6 +1017,7 @@ def main(argv=None):
         "window_seconds": window,
         "machine": info,
         "seconds_per_clip": per_clip,
+        "compute_bound": bound,
         "timings": raw,
         "bfloat16_vs_float32": diff,
         "long_audio": long,

@@ -40,7 +40,9 @@ from bench_utils import (  # noqa: E402
     REPO_ROOT,
     RESULTS_DIR,
     add_quiet_arguments,
+    count_gflop,
     fmt,
+    gemm_gflops,
     machine_info,
     markdown_table,
     peak_rss_mb,
@@ -285,6 +287,12 @@ def worker(args):
             warmup=args.warmup,
             quiet=quiet_kwargs(args),
         )
+        peak = peak_rss_mb()
+        # The work of one more step (untimed) and what this machine's
+        # matrix products allow for it.
+        gflop = count_gflop(lambda: run_steps(brain, batch, 1, warmup=0))
+    dim = (atst or {}).get("embed_dim", 768)
+    gemm = gemm_gflops(1500, dim, 4 * dim)
     n_clips = sum(args.batch_sizes)
     result = {
         "setting": args.worker,
@@ -295,8 +303,13 @@ def worker(args):
         "seconds_per_step": timing["median"],
         "clips_per_second": n_clips / timing["median"],
         "timing": timing,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak,
         "rss_after_imports_mb": rss_start,
+        "gflop_per_step": gflop,
+        "gemm_shape": gemm["shape"],
+        "gemm_gflops": gemm["median"],
+        "floor_seconds_per_step": gflop / gemm["median"],
+        "fraction_of_gemm_bound": gflop / gemm["median"] / timing["median"],
         "rss_after_build_mb": rss_model,
         "threads": torch.get_num_threads(),
     }
@@ -374,6 +387,10 @@ def markdown(result):
                 f"{r['peak_rss_mb'] / 1024:.2f}",
                 fmt(official["seconds_per_step"]) if official else "-",
                 fmt(official["seconds_per_step"] / r["seconds_per_step"]),
+                fmt(r["gflop_per_step"], 4),
+                f"{fmt(r['floor_seconds_per_step'])} "
+                f"({fmt(r['gemm_gflops'])} GFLOP/s)",
+                f"{100 * r['fraction_of_gemm_bound']:.0f}%",
             ]
         )
     lines = [
@@ -386,7 +403,12 @@ def markdown(result):
         f"torch threads, torch {m['torch']}; load average at start "
         f"{m['load_average_1min']}. Median of {result['repeat']} steps "
         f"after {result['warmup']} warm-up step(s); peak RSS of a fresh "
-        "process per row.",
+        "process per row. GFLOP / step: matrix products, convolutions and "
+        "attention of one step, forward and backward, counted by "
+        "torch.utils.flop_counter; GEMM floor: that work at this "
+        "machine's float32 matrix-product rate, measured in the same "
+        "process (the fastest the step could be); of floor: floor / "
+        "measured.",
         "",
         markdown_table(
             [
@@ -396,6 +418,9 @@ def markdown(result):
                 "peak RSS (GB)",
                 "official s / step",
                 "speed-up",
+                "GFLOP / step",
+                "GEMM floor s / step",
+                "of floor",
             ],
             rows,
         ),

@@ -378,6 +378,91 @@ def peak_rss_mb():
     return peak / scale
 
 
+def gemm_gflops(m=1000, k=768, n=3072, repeat=7):
+    """Sustained float32 matrix-product throughput of this machine.
+
+    Times ``[m, k] x [k, n]`` (by default the transformer MLP's product
+    for 4 clips) with the current torch threads.
+
+    Arguments
+    ---------
+    m, k, n : int
+        The product's shape.
+    repeat : int
+        Timed products (after two untimed ones).
+
+    Returns
+    -------
+    dict
+        ``shape``, ``median`` and ``best`` GFLOP/s.
+
+    Example
+    -------
+    >>> rate = gemm_gflops(64, 64, 64, repeat=3)
+    >>> rate["shape"], rate["best"] >= rate["median"] > 0
+    ([64, 64, 64], True)
+    """
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(2):
+        torch.mm(a, b)
+    rates = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        rates.append(2 * m * k * n / (time.perf_counter() - start) / 1e9)
+    return {
+        "shape": [m, k, n],
+        "median": statistics.median(rates),
+        "best": max(rates),
+    }
+
+
+def count_gflop(fn):
+    """Floating-point work of one call of ``fn`` (matrix products,
+    convolutions and attention, forward and backward).
+
+    Uses the formulas of ``torch.utils.flop_counter`` in a dispatch mode
+    of its own: ``FlopCounterMode``'s module tracking breaks autograd
+    functions that call ``torch.autograd.grad`` in their backward (the
+    CRNN's GRU does).
+
+    Arguments
+    ---------
+    fn : callable
+        Called once, without arguments.
+
+    Returns
+    -------
+    float
+        GFLOP.
+
+    Example
+    -------
+    >>> a, b = torch.randn(10, 20), torch.randn(20, 30)
+    >>> count_gflop(lambda: a @ b) * 1e9
+    12000.0
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Counter(TorchDispatchMode):
+        """Adds up the FLOPs of the operators with a known formula."""
+
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.total += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with Counter() as counter:
+        fn()
+    return counter.total / 1e9
+
+
 def markdown_table(header, rows):
     """A markdown table.
 

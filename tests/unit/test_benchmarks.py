@@ -45,9 +45,27 @@ def results_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def inference(results_dir):
+def model_dir(tmp_path_factory):
+    """A model folder with a tiny random ATSTSED (the DESED classes)."""
+    from speechbrain_atst.inference.export import write_model_folder
+    from speechbrain_atst.labels import DESED_CLASSES
+    from speechbrain_atst.lobes.atst_sed import ATSTSED
+
+    torch.manual_seed(0)
+    arch = {"embed_dim": 32, "depth": 1, "num_heads": 2}
+    return write_model_folder(
+        ATSTSED(**arch).state_dict(),
+        tmp_path_factory.mktemp("bench_model") / "model",
+        classes=DESED_CLASSES,
+        median_windows=3,
+        **arch,
+    )
+
+
+@pytest.fixture(scope="module")
+def inference(results_dir, model_dir):
     out = results_dir / "inference.json"
-    bench_main("bench_inference", "--tiny", "--out", out)
+    bench_main("bench_inference", "--tiny", "--model", model_dir, "--out", out)
     return load(out)
 
 
@@ -86,6 +104,11 @@ def test_bench_training_tiny(training):
     assert r["peak_rss_mb"] >= r["rss_after_build_mb"] > 0
     assert r["timing"]["optimizer_steps"] == 1
     assert "stage1_speedup_vs_official" in training["targets"]
+    # The counted work of a step and the fastest this machine allows.
+    assert r["gflop_per_step"] > 0 and r["gemm_gflops"] > 0
+    assert r["floor_seconds_per_step"] == pytest.approx(
+        r["gflop_per_step"] / r["gemm_gflops"]
+    )
 
 
 def test_bench_inference_tiny_timings(inference):
@@ -121,6 +144,22 @@ def test_bench_inference_tiny_long_audio(inference):
         assert 0 <= accuracy[key]["psds1"] <= 1
         assert 0 <= accuracy[key]["collar_f1_macro"] <= 1
     assert accuracy["default"]["max_abs_diff_to_full_pass"] >= 0
+    trained = accuracy["trained_model"]
+    # The model folder's own hop, then 0.3 of its 10 s window.
+    assert trained["hop_seconds"] == {"default": 8.0, "official": 3.008}
+    assert trained["n_events"] >= 10  # every class at least once
+    for key in ("default", "official"):
+        assert 0 <= trained[key]["psds1"] <= 1
+        assert 0 <= trained[key]["intersection_f1_macro"] <= 1
+
+
+def test_bench_inference_compute_bound(inference):
+    bound = inference["compute_bound"]
+    assert bound["gflop_per_clip"] > 0 and bound["gemm_gflops"] > 0
+    assert bound["floor_seconds_per_clip"] == pytest.approx(
+        bound["gflop_per_clip"] / bound["gemm_gflops"]
+    )
+    assert bound["gemm_shape"] == [1000, 32, 128]  # the tiny width
 
 
 def test_run_all_summary(inference, training, results_dir):
