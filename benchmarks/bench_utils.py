@@ -441,6 +441,9 @@ def count_gflop(fn):
     >>> a, b = torch.randn(10, 20), torch.randn(20, 30)
     >>> count_gflop(lambda: a @ b) * 1e9
     12000.0
+    >>> with torch.inference_mode():
+    ...     count_gflop(lambda: a @ b) * 1e9
+    12000.0
     """
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
@@ -452,8 +455,15 @@ def count_gflop(fn):
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
-            out = func(*args, **kwargs)
             formula = flop_registry.get(func._overloadpacket)
+            if formula is None:
+                # Composite ops (``matmul``, ``linear``) arrive undecomposed
+                # under inference mode: count their parts.
+                with self:
+                    out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            out = func(*args, **kwargs)
             if formula is not None:
                 self.total += formula(*args, **kwargs, out_val=out)
             return out

@@ -108,7 +108,105 @@ def mel_spectrogram(transform, wav):
     return transform.mel_scale(power)
 
 
-class CNNFrontEnd(torch.nn.Module):
+class MelFrontEnd(torch.nn.Module):
+    """A torchaudio mel spectrogram at 16 kHz (centred, reflect padding,
+    htk mel scale, no mel normalisation) followed by a subclass's
+    ``normalize``.
+
+    Arguments
+    ---------
+    n_fft : int
+        FFT size and window length (samples).
+    hop : int
+        Hop length (samples).
+    f_min, f_max : float
+        Mel band edges (Hz).
+    n_mels : int
+        Mel bins.
+    power : float
+        1 for magnitude, 2 for power.
+    window_fn : callable
+        Window function.
+    wkwargs : dict, optional
+        Arguments of ``window_fn``.
+
+    Example
+    -------
+    >>> front = MelFrontEnd(400, 160, 0.0, 8000.0, 40, 2.0, torch.hann_window)
+    >>> front.spectrogram(torch.randn(2, 16000)).shape
+    torch.Size([2, 40, 101])
+    """
+
+    def __init__(
+        self, n_fft, hop, f_min, f_max, n_mels, power, window_fn, wkwargs=None
+    ):
+        super().__init__()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=SAMPLE_RATE,
+            n_fft=n_fft,
+            win_length=n_fft,
+            hop_length=hop,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            window_fn=window_fn,
+            wkwargs=wkwargs,
+            power=power,
+            center=True,
+            pad_mode="reflect",
+            norm=None,
+            mel_scale="htk",
+        )
+
+    @fwd_default_precision(cast_inputs=torch.float32)
+    def spectrogram(self, wav):
+        """Linear mel spectrogram (magnitude or power).
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            Waveforms ``[batch, samples]`` at 16 kHz.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, n_mels, 1 + samples // hop]``, float32.
+        """
+        return mel_spectrogram(self.mel, wav.float())
+
+    def normalize(self, mel):
+        """The branch's normalisation (defined by subclasses).
+
+        Arguments
+        ---------
+        mel : torch.Tensor
+            Output of :meth:`spectrogram` (possibly mixed).
+
+        Returns
+        -------
+        torch.Tensor
+            Normalised features, same shape.
+        """
+        raise NotImplementedError
+
+    @fwd_default_precision(cast_inputs=torch.float32)
+    def forward(self, wav):
+        """Waveforms to normalised features.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            Waveforms ``[batch, samples]`` at 16 kHz.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, n_mels, 1 + samples // hop]``.
+        """
+        return self.normalize(self.spectrogram(wav))
+
+
+class CNNFrontEnd(MelFrontEnd):
     """Input features of the CNN branch: normalised 128-bin log-mel.
 
     ``spectrogram``: torchaudio ``MelSpectrogram`` at 16 kHz, n_fft = window
@@ -135,39 +233,16 @@ class CNNFrontEnd(torch.nn.Module):
     """
 
     def __init__(self):
-        super().__init__()
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=SAMPLE_RATE,
-            n_fft=CNN_N_FFT,
-            win_length=CNN_N_FFT,
-            hop_length=CNN_HOP,
-            f_min=CNN_F_MIN,
-            f_max=CNN_F_MAX,
-            n_mels=CNN_N_MELS,
+        super().__init__(
+            CNN_N_FFT,
+            CNN_HOP,
+            CNN_F_MIN,
+            CNN_F_MAX,
+            CNN_N_MELS,
+            power=1.0,
             window_fn=torch.hamming_window,
             wkwargs={"periodic": False},
-            power=1.0,
-            center=True,
-            pad_mode="reflect",
-            norm=None,
-            mel_scale="htk",
         )
-
-    @fwd_default_precision(cast_inputs=torch.float32)
-    def spectrogram(self, wav):
-        """Linear magnitude mel spectrogram.
-
-        Arguments
-        ---------
-        wav : torch.Tensor
-            Waveforms ``[batch, samples]`` at 16 kHz.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, 128, 1 + samples // 256]``, float32.
-        """
-        return mel_spectrogram(self.mel, wav.float())
 
     @fwd_default_precision(cast_inputs=torch.float32)
     def normalize(self, mel):
@@ -189,24 +264,8 @@ class CNNFrontEnd(torch.nn.Module):
         high = x.amax(dim=(-2, -1), keepdim=True)
         return (x - low) / (high - low + CNN_MINMAX_EPS)
 
-    @fwd_default_precision(cast_inputs=torch.float32)
-    def forward(self, wav):
-        """Waveforms to normalised CNN-branch features.
 
-        Arguments
-        ---------
-        wav : torch.Tensor
-            Waveforms ``[batch, samples]`` at 16 kHz.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, 128, 1 + samples // 256]`` in [0, 1].
-        """
-        return self.normalize(self.spectrogram(wav))
-
-
-class ATSTFrontEnd(torch.nn.Module):
+class ATSTFrontEnd(MelFrontEnd):
     """Input features of the ATST-Frame branch: 64-bin mel in [-1, 1].
 
     ``spectrogram``: torchaudio ``MelSpectrogram`` at 16 kHz, n_fft = window
@@ -244,38 +303,15 @@ class ATSTFrontEnd(torch.nn.Module):
     """
 
     def __init__(self):
-        super().__init__()
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=SAMPLE_RATE,
-            n_fft=ATST_N_FFT,
-            win_length=ATST_N_FFT,
-            hop_length=ATST_HOP,
-            f_min=ATST_F_MIN,
-            f_max=ATST_F_MAX,
-            n_mels=ATST_N_MELS,
-            window_fn=torch.hann_window,
+        super().__init__(
+            ATST_N_FFT,
+            ATST_HOP,
+            ATST_F_MIN,
+            ATST_F_MAX,
+            ATST_N_MELS,
             power=2.0,
-            center=True,
-            pad_mode="reflect",
-            norm=None,
-            mel_scale="htk",
+            window_fn=torch.hann_window,
         )
-
-    @fwd_default_precision(cast_inputs=torch.float32)
-    def spectrogram(self, wav):
-        """Linear power mel spectrogram.
-
-        Arguments
-        ---------
-        wav : torch.Tensor
-            Waveforms ``[batch, samples]`` at 16 kHz.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, 64, 1 + samples // 160]``, float32.
-        """
-        return mel_spectrogram(self.mel, wav.float())
 
     @fwd_default_precision(cast_inputs=torch.float32)
     def normalize(self, mel):
@@ -295,19 +331,3 @@ class ATSTFrontEnd(torch.nn.Module):
         floor = x.amax(dim=(-2, -1), keepdim=True) - ATST_TOP_DB
         x = torch.max(x, floor).clamp(*ATST_DB_CLAMP)
         return (x - ATST_DB_MIN) / (ATST_DB_MAX - ATST_DB_MIN) * 2.0 - 1.0
-
-    @fwd_default_precision(cast_inputs=torch.float32)
-    def forward(self, wav):
-        """Waveforms to normalised ATST-branch features.
-
-        Arguments
-        ---------
-        wav : torch.Tensor
-            Waveforms ``[batch, samples]`` at 16 kHz.
-
-        Returns
-        -------
-        torch.Tensor
-            ``[batch, 64, 1 + samples // 160]``.
-        """
-        return self.normalize(self.spectrogram(wav))

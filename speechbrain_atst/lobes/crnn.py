@@ -33,13 +33,48 @@ def _needs_autograd(x, module):
     return x.requires_grad or any(p.requires_grad for p in module.parameters())
 
 
-class ContextGating(nn.Module):
-    """Context gating over the channel axis: ``x * sigmoid(W x + b)``.
+class _ChannelGate(nn.Module):
+    """Base of the gates: a linear layer over the channel axis.
 
     The linear layer acts on the channel axis through a ``[batch, time,
     freq, channels]`` view: with a channels-last input (see :class:`CNN`)
     the view is contiguous and nothing is copied. Without autograd the
-    gate is computed in place (no extra full-size tensor).
+    gates are computed in place (no extra full-size tensor).
+
+    Arguments
+    ---------
+    channels : int
+        Number of channels (axis 1 of the input).
+
+    Example
+    -------
+    >>> gate = _ChannelGate(4)
+    >>> gate.channel_linear(torch.randn(2, 4, 5, 3)).shape
+    torch.Size([2, 4, 5, 3])
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.linear = nn.Linear(channels, channels)
+
+    def channel_linear(self, x):
+        """The linear layer applied over the channel axis.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[batch, channels, time, freq]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``W x + b`` per position, same shape.
+        """
+        return self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ContextGating(_ChannelGate):
+    """Context gating over the channel axis: ``x * sigmoid(W x + b)``.
 
     Arguments
     ---------
@@ -52,10 +87,6 @@ class ContextGating(nn.Module):
     >>> cg(torch.randn(2, 4, 5, 3)).shape
     torch.Size([2, 4, 5, 3])
     """
-
-    def __init__(self, channels):
-        super().__init__()
-        self.linear = nn.Linear(channels, channels)
 
     def forward(self, x):
         """Gates each channel with a linear function of all channels.
@@ -70,13 +101,13 @@ class ContextGating(nn.Module):
         torch.Tensor
             Same shape.
         """
-        gate = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        gate = self.channel_linear(x)
         if _needs_autograd(x, self.linear):
             return x * torch.sigmoid(gate)
         return gate.sigmoid_().mul_(x)
 
 
-class GLU(nn.Module):
+class GLU(_ChannelGate):
     """Gated linear unit of the DCASE baseline: ``(W x + b) * sigmoid(x)``.
 
     Arguments
@@ -89,10 +120,6 @@ class GLU(nn.Module):
     >>> GLU(4)(torch.randn(2, 4, 5, 3)).shape
     torch.Size([2, 4, 5, 3])
     """
-
-    def __init__(self, channels):
-        super().__init__()
-        self.linear = nn.Linear(channels, channels)
 
     def forward(self, x):
         """Applies the gated linear unit.
@@ -107,7 +134,7 @@ class GLU(nn.Module):
         torch.Tensor
             Same shape.
         """
-        lin = self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        lin = self.channel_linear(x)
         if _needs_autograd(x, self.linear):
             return lin * torch.sigmoid(x)
         return lin.mul_(torch.sigmoid(x))
