@@ -23,6 +23,11 @@ CPU and measures:
    cost a context-dependent detector, not the accuracy of ATST-SED. The
    random-weight model's scores of the two settings are compared too
    (their difference only shows how much the setting moves the scores).
+   With ``--model`` (a trained model folder, e.g. the quickstart's
+   ``model/``), both settings are also scored with that model on long
+   recordings of the mini-DESED class sounds (:func:`desed_long_file`);
+4. the compute bound: the FLOPs of one clip and this machine's measured
+   float32 matrix-product rate, hence the fastest a clip can go.
 
 Writes JSON and a markdown table (default ``benchmarks/results/
 inference.json`` / ``.md``).
@@ -30,6 +35,7 @@ inference.json`` / ``.md``).
 Usage::
 
     python benchmarks/bench_inference.py [--tiny] [--out PATH]
+        [--model QUICKSTART_OUTPUT/model]
 
 Authors
  * speechbrain-atst team 2026

@@ -15,7 +15,9 @@ student and teacher), stage 1 with the in-memory transformer cache hit
 model fine-tuned) and stage 2 with activation checkpointing in the
 transformer. The official implementation, measured on 2 of these cores
 with the same batch, takes about 5.4 s and 2.5 GB per stage-1 step and
-9.0 s and 4.9 GB per stage-2 step.
+9.0 s and 4.9 GB per stage-2 step. Each setting also reports the FLOPs of
+one step and the time they take at this machine's measured float32
+matrix-product rate (the step's floor).
 
 Usage::
 
