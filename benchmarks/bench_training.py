@@ -13,9 +13,11 @@ Measured settings: stage 1 (frozen transformer, run once per batch for
 student and teacher), stage 1 with the in-memory transformer cache hit
 (``atst_cache: memory``, every epoch after the first), stage 2 (the whole
 model fine-tuned) and stage 2 with activation checkpointing in the
-transformer. The official implementation, measured on 2 of these cores
-with the same batch, takes about 5.4 s and 2.5 GB per stage-1 step and
-9.0 s and 4.9 GB per stage-2 step. Each setting also reports the FLOPs of
+transformer. The official implementation, measured on 2 cores of a
+faster host with the same batch, takes about 5.4 s and 2.5 GB per stage-1
+step and 9.0 s and 4.9 GB per stage-2 step (the speed-up column uses
+these); ``results/side_by_side.md`` holds both implementations timed
+alternately on one machine. Each setting also reports the FLOPs of
 one step and the time they take at this machine's measured float32
 matrix-product rate (the step's floor).
 
@@ -55,7 +57,8 @@ from bench_utils import (  # noqa: E402
 
 #: The recipe's hyperparameter files.
 HPARAMS_DIR = REPO_ROOT / "recipes" / "DESED" / "SED" / "hparams"
-#: Official implementation on 2 cores, batch of 6 clips: s / step, peak GB.
+#: Official implementation on 2 cores of another host, batch of 6 clips:
+#: s / step, peak GB (as given; see results/side_by_side.md).
 OFFICIAL = {
     "stage1": {"seconds_per_step": 5.4, "peak_rss_gb": 2.5},
     "stage2": {"seconds_per_step": 9.0, "peak_rss_gb": 4.9},
