@@ -19,18 +19,35 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["speechbrain_atst", "speechbrain_atst.*"]),
+    # The recipes and the inference template live at the top of the
+    # repository (SpeechBrain layout) and ship inside the package, so that a
+    # wheel can export models and run the quickstart (see
+    # speechbrain_atst/resources.py).
+    packages=find_packages(include=["speechbrain_atst", "speechbrain_atst.*"])
+    + ["speechbrain_atst.recipes", "speechbrain_atst.hparams"],
+    package_dir={
+        "speechbrain_atst.recipes": "recipes",
+        "speechbrain_atst.hparams": "hparams",
+    },
+    package_data={
+        "speechbrain_atst.recipes": [
+            "*/*/*.py",
+            "*/*/*.md",
+            "*/*/hparams/*.yaml",
+            "*/*/splits/*",
+        ],
+        "speechbrain_atst.hparams": ["*.yaml"],
+    },
     install_requires=[
         "speechbrain>=1.1,<1.2",
         "torch>=2.4",
         "torchaudio>=2.4",
         "hyperpyyaml>=1.2.3",
-        # sed_scores_eval 0.0.4 (latest on PyPI) breaks on pandas 3 (read-only
-        # arrays under copy-on-write) and imports pkg_resources through
-        # sed_eval -> dcase_util, which setuptools 81 removed.
+        # 0.0.4 is the latest release on PyPI; speechbrain_atst.evaluation
+        # imports it without sed_eval's pkg_resources dependency and guards
+        # its Cython code against pandas 3's read-only arrays.
         "sed_scores_eval==0.0.4",
-        "pandas>=1.5,<3",
-        "setuptools<81",
+        "pandas>=1.5",
         "soundfile>=0.12",
         "scipy>=1.10",
         "numpy>=1.24",

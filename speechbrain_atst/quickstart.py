@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 import speechbrain_atst
+from speechbrain_atst.resources import DESED_RECIPE, shipped_path
 
 #: Default output folder (relative to the working directory).
 DEFAULT_OUT_DIR = "atst_quickstart"
@@ -85,29 +86,31 @@ class QuickstartError(RuntimeError):
 
 
 def recipe_dir():
-    """The training recipe folder of the source checkout.
+    """The DESED training recipe folder that the quickstart runs.
 
-    The quickstart runs ``recipes/DESED/SED/train.py``, which is not part
-    of the installed package: it is found next to the package folder, as
-    in an editable install (``pip install -e .``) of a clone.
+    The recipe ``recipes/DESED/SED`` ships with the package (see
+    :mod:`speechbrain_atst.resources`), so the quickstart runs from a wheel
+    as from a source checkout; it writes only into its output folder.
 
     Returns
     -------
     pathlib.Path
-        ``<checkout>/recipes/DESED/SED``.
+        The folder of ``train.py`` and ``hparams/``.
 
     Raises
     ------
     QuickstartError
-        If the recipe is not there (a regular, non-editable install).
+        If files of the recipe are missing from this installation.
 
     Example
     -------
     >>> (recipe_dir() / "train.py").is_file()
     True
     """
-    root = Path(speechbrain_atst.__file__).resolve().parents[1]
-    folder = root / "recipes" / "DESED" / "SED"
+    try:
+        folder = shipped_path(*DESED_RECIPE)
+    except FileNotFoundError as err:
+        raise QuickstartError(str(err)) from None
     needed = [
         folder / "train.py",
         folder / "hparams" / "stage1.yaml",
@@ -117,10 +120,8 @@ def recipe_dir():
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         raise QuickstartError(
-            "The quickstart runs the training recipe recipes/DESED/SED of "
-            "a source checkout, but the package was not installed from one "
-            f"(missing: {', '.join(missing)}). Clone the repository and "
-            'install it in editable mode: pip install -e ".[plot]"'
+            "This installation of speechbrain-atst lacks files of the "
+            f"training recipe: {', '.join(missing)}"
         )
     return folder
 
@@ -579,9 +580,9 @@ def evaluate_model(model, hparams, device, scores_dir=None):
 
     The clips of ``<manifest_folder>/validation.json`` are scored in 10 s
     windows by the model in eval mode; the scores are median-filtered with
-    ``median_windows`` and evaluated with ``evaluate_scores`` against the
-    ground truth written by ``prepare_desed`` (classes without any event
-    among the clips are left out, as in the recipe's test pass).
+    ``median_windows`` and evaluated against the ground truth written by
+    ``prepare_desed`` with ``evaluate_clip_scores``, as in the recipe's test
+    pass.
 
     Arguments
     ---------
@@ -598,8 +599,9 @@ def evaluate_model(model, hparams, device, scores_dir=None):
 
     Returns
     -------
-    dict
-        The output of ``evaluate_scores``.
+    dict or None
+        The metrics of ``evaluate_clip_scores`` (None if no clip has an
+        event).
     """
     import torch
     from speechbrain.dataio.batch import PaddedBatch
@@ -634,23 +636,17 @@ def evaluate_model(model, hparams, device, scores_dir=None):
             strong, _ = model(cnn_fe(wav), atst_fe(wav))
             for clip_id, clip in zip(batch.id, strong.float().cpu().numpy()):
                 scores[clip_id] = clip
-    gt = evaluation.read_ground_truth(folder / "validation_gt.tsv")
-    dur = evaluation.read_durations(folder / "validation_durations.tsv")
-    windows = hparams["median_windows"]
-    frames = {
-        clip_id: evaluation.scores_to_dataframe(
-            evaluation.median_filter(raw, windows),
-            classes,
-            duration=dur.get(clip_id),
-        )
-        for clip_id, raw in scores.items()
-    }
+    frames, metrics = evaluation.evaluate_clip_scores(
+        scores,
+        evaluation.read_ground_truth(folder / "validation_gt.tsv"),
+        evaluation.read_durations(folder / "validation_durations.tsv"),
+        classes,
+        hparams["median_windows"],
+        name="validation",
+    )
     if scores_dir is not None:
         evaluation.write_scores(frames, scores_dir)
-    present = {ev[2] for events in gt.values() for ev in events}
-    return evaluation.evaluate_scores(
-        frames, gt, dur, classes=[c for c in classes if c in present]
-    )
+    return metrics
 
 
 def run_untrained(layout, seed, device, overrides):
@@ -1088,7 +1084,7 @@ def run_quickstart(
         "checkpoint is downloaded).",
         flush=True,
     )
-    recipe_dir()  # fails early outside a source checkout
+    recipe_dir()  # fails early if the recipe is not installed
     data_seed = int(data_seed)
     step(
         1,

@@ -7,12 +7,18 @@
   manifests, on which a tiny model learns in a few dozen CPU steps (PSDS
   with ten classes needs far more training);
 * ``recipe_env`` / ``REPO_ROOT``: environment to run the recipes in
-  subprocesses with the package importable.
+  subprocesses with the package importable;
+* ``atst_parity``: the ATST-SED parity files (official checkpoint layouts,
+  reference tensors) rebuilt from ``tests/fixtures/atst_parity.pack.xz``;
+* ``desed_validation_real``: the real DESED validation metadata and a real
+  system's scores, extracted from
+  ``tests/fixtures/desed_validation_real.tar.xz``.
 
 Authors
  * speechbrain-atst team 2026
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,6 +26,8 @@ import pytest
 
 #: Root of the repository (parent of ``tests/``).
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Compact fixture files and the code that unpacks them (README.md there).
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 #: Classes of ``tiny_sed_data``: three long, distinct sound families.
 TINY_CLASSES = ["Alarm_bell_ringing", "Frying", "Vacuum_cleaner"]
 
@@ -72,3 +80,31 @@ def recipe_env():
     env["OMP_NUM_THREADS"] = "1"
     env["PYTHONWARNINGS"] = "ignore"
     return env
+
+
+def _fixture_store():
+    """The module ``tests/fixtures/fixture_store.py`` (tests/ is no
+    package)."""
+    path = FIXTURES / "fixture_store.py"
+    spec = importlib.util.spec_from_file_location("fixture_store", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def atst_parity(tmp_path_factory):
+    """Folder of the ATST-SED parity files in their official layouts:
+    ``atst_frame_as2M_format.ckpt``, ``atst_sed_stage_format.ckpt``,
+    ``reference_io.pt``, ``config.json``."""
+    folder = tmp_path_factory.mktemp("atst_parity")
+    return _fixture_store().rebuild_atst_parity(folder)
+
+
+@pytest.fixture(scope="session")
+def desed_validation_real(tmp_path_factory):
+    """Folder of the real DESED validation fixture: ``validation.tsv``,
+    ``validation_durations.tsv``, ``scores_student/``,
+    ``reference_metrics_student.json``."""
+    folder = tmp_path_factory.mktemp("desed_validation_real")
+    return _fixture_store().extract_archive(folder)

@@ -8,7 +8,11 @@ import json
 import logging
 import sys
 
-from speechbrain_atst.data.desed import MANIFESTS, prepare_desed
+from speechbrain_atst.data.desed import (
+    MANIFESTS,
+    prepare_desed,
+    resolve_strong_split,
+)
 
 HELP = "Write SpeechBrain manifests and evaluation TSVs for a DESED folder"
 
@@ -33,6 +37,25 @@ def add_arguments(parser):
         "data_folder", help="DESED 'dataset' folder (audio/, metadata/)"
     )
     parser.add_argument("save_folder", help="Where manifests are written")
+    add_options(parser)
+
+
+def add_options(parser):
+    """Adds the options shared with the recipe's ``desed_prepare.py``.
+
+    Arguments
+    ---------
+    parser : argparse.ArgumentParser
+        The parser.
+
+    Example
+    -------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_options(parser)
+    >>> parser.parse_args([]).strong_split_lists
+    'official'
+    """
     parser.add_argument(
         "--skip_missing",
         action="store_true",
@@ -52,10 +75,19 @@ def add_arguments(parser):
         help="Training fraction of the weak set (default: 0.9)",
     )
     parser.add_argument(
+        "--strong_split_lists",
+        default="official",
+        help="Split of the real strong set: 'official' (ATST-SED's fixed "
+        "lists of 3,000 training / 373 validation clips, the default), "
+        "'random' (--strong_split, --seed) or two files of file names "
+        "'TRAIN,VALID'",
+    )
+    parser.add_argument(
         "--strong_split",
         type=float,
         default=0.9,
-        help="Training fraction of the real strong set (default: 0.9)",
+        help="Training fraction of the real strong set with "
+        "--strong_split_lists random (default: 0.9)",
     )
     parser.add_argument(
         "--seed", type=int, default=42, help="Split seed (default: 42)"
@@ -98,6 +130,9 @@ def run(args):
             seed=args.seed,
             strong_train_tsv=args.strong_train_tsv,
             strong_valid_tsv=args.strong_valid_tsv,
+            strong_split_lists=None
+            if args.strong_train_tsv
+            else resolve_strong_split(args.strong_split_lists),
         )
     except (ValueError, OSError) as err:
         print(f"speechbrain-atst prepare: error: {err}", file=sys.stderr)

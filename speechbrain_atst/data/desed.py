@@ -41,10 +41,11 @@ samples are reported, naming the file, when a clip is loaded.
 The weak set is split as ATST-SED does it: the training part is
 ``DataFrame.sample(frac=weak_split, random_state=seed)`` over the rows of
 ``weak.tsv``, the rest is validation (1420 / 158 clips on DESED). The real
-strong set is split the same way over its clips, unless the split TSVs
-shipped with ATST-SED are given. Splits are drawn over all TSV rows before
-missing files are removed, so they do not depend on which files a copy
-lacks.
+strong set is split the same way over its clips, unless a fixed split is
+given: ATST-SED's lists of 3,000 training and 373 validation clips (the
+default of the DESED recipe, ``strong_split_lists``) or split TSVs.
+Splits are drawn over all TSV rows before missing files are removed, so
+they do not depend on which files a copy lacks.
 
 Durations and sample rates come from the file headers (no decoding).
 Audio at another rate than 16 kHz is recorded with its own
@@ -431,7 +432,126 @@ def _collect(data_folder, classes, strong_train_tsv, strong_valid_tsv):
     return subsets
 
 
-def _plan(subsets, weak_split, strong_split, seed):
+def read_name_list(path):
+    """Reads a list of audio file names, one per line.
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The text file.
+
+    Returns
+    -------
+    list of str
+        The names in file order.
+
+    Raises
+    ------
+    ValueError
+        If a name is repeated or holds a tab (the line is named).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = tempfile.mktemp(suffix=".txt")
+    >>> with open(path, "w") as fout:
+    ...     fout.writelines(["# a comment", chr(10), "Y1.wav", chr(10)])
+    ...     fout.writelines([chr(10), "Y2.wav", chr(10)])
+    >>> read_name_list(path)
+    ['Y1.wav', 'Y2.wav']
+    """
+    names, seen = [], {}
+    with open(path, encoding="utf-8") as fin:
+        for number, line in enumerate(fin, start=1):
+            name = line.strip()
+            if not name or name.startswith("#"):
+                continue
+            if "\t" in name:
+                raise ValueError(
+                    f"{path}, line {number}: expected one file name per "
+                    f"line, got {line.rstrip()!r}"
+                )
+            if name in seen:
+                raise ValueError(
+                    f"{path}, line {number}: {name} is already listed on "
+                    f"line {seen[name]}"
+                )
+            seen[name] = number
+            names.append(name)
+    return names
+
+
+def resolve_strong_split(value):
+    """The ``strong_split_lists`` of :func:`prepare_desed` for a setting.
+
+    Arguments
+    ---------
+    value : str, sequence of two paths, or None
+        ``"official"``: ATST-SED's fixed lists (3,000 / 373 clips);
+        ``"random"`` or None: the random split (``strong_split``,
+        ``seed``); ``"TRAIN,VALID"`` or a pair: two name-list files.
+
+    Returns
+    -------
+    tuple or None
+        The two list paths, or None for the random split.
+
+    Example
+    -------
+    >>> resolve_strong_split("random") is None
+    True
+    >>> [p.name for p in resolve_strong_split("official")]
+    ['audioset_strong_train.txt', 'audioset_strong_val.txt']
+    >>> resolve_strong_split("a.txt,b.txt")
+    ('a.txt', 'b.txt')
+    """
+    from speechbrain_atst.resources import official_strong_split
+
+    if value is None or value == "random":
+        return None
+    if value == "official":
+        return official_strong_split()
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    if len(parts) != 2 or not all(str(p).strip() for p in parts):
+        raise ValueError(
+            "A strong split is 'official', 'random' or two list files "
+            f"'TRAIN,VALID'; got {value!r}"
+        )
+    return tuple(str(p).strip() for p in parts)
+
+
+def _listed_split(clips, lists, skip_missing):
+    """The (train, valid) names of a fixed split given as name lists.
+
+    Names absent from the strong TSV have no labels: an error naming the
+    list, or (``skip_missing``) a warning.
+    """
+    parts = []
+    for path in lists:
+        names = read_name_list(path)
+        unknown = [n for n in names if n not in clips]
+        if unknown:
+            message = (
+                f"{len(unknown)} of the {len(names)} clips listed in {path} "
+                f"are not in the strong-label TSV (first: "
+                f"{', '.join(unknown[:3])})"
+            )
+            if not skip_missing:
+                raise ValueError(message + "; pass skip_missing to skip them")
+            logger.warning("%s; skipped", message)
+        parts.append([n for n in names if n in clips])
+    overlap = set(parts[0]) & set(parts[1])
+    if overlap:
+        raise ValueError(
+            f"{len(overlap)} clips are in both {lists[0]} and {lists[1]} "
+            f"(first: {sorted(overlap)[0]})"
+        )
+    return parts
+
+
+def _plan(subsets, weak_split, strong_split, seed, lists, skip_missing):
     """Maps each manifest name to (audio folder, {fname: value})."""
     plan = {}
 
@@ -441,7 +561,13 @@ def _plan(subsets, weak_split, strong_split, seed):
 
     if "synth_train" in subsets:
         take("synth_train", "synth_train", subsets["synth_train"]["clips"])
-    if "strong_valid" in subsets:  # the split shipped with ATST-SED
+    if "strong" in subsets and lists:  # ATST-SED's fixed lists
+        train, valid = _listed_split(
+            subsets["strong"]["clips"], lists, skip_missing
+        )
+        take("strong_train", "strong", train)
+        take("strong_valid", "strong", valid)
+    elif "strong_valid" in subsets:  # split TSVs given
         take("strong_train", "strong", subsets["strong"]["clips"])
         take("strong_valid", "strong_valid", subsets["strong_valid"]["clips"])
     elif "strong" in subsets:
@@ -577,6 +703,7 @@ def prepare_desed(
     seed=42,
     strong_train_tsv=None,
     strong_valid_tsv=None,
+    strong_split_lists=None,
 ):
     """Writes SpeechBrain manifests and evaluation TSVs for a DESED tree.
 
@@ -614,6 +741,14 @@ def prepare_desed(
     strong_valid_tsv : str, optional
         With ``strong_train_tsv``, the strong validation TSV (e.g.
         ``audioset_strong_val.tsv``); replaces the random split.
+    strong_split_lists : (str, str), optional
+        Text files naming the real strong clips used for training and for
+        validation (one file name per line), labels taken from
+        ``audioset_strong.tsv``; replaces the random split. ATST-SED's
+        fixed lists (3,000 / 373 clips) are
+        :func:`speechbrain_atst.resources.official_strong_split`, the
+        default of the DESED recipe. Listed clips missing from the TSV are
+        an error unless ``skip_missing``.
 
     Returns
     -------
@@ -654,6 +789,18 @@ def prepare_desed(
             raise ValueError(f"{name} must be in [0, 1], got {frac}")
     if (strong_train_tsv is None) != (strong_valid_tsv is None):
         raise ValueError("Give both strong_train_tsv and strong_valid_tsv")
+    if strong_split_lists:
+        if strong_train_tsv or len(strong_split_lists) != 2:
+            raise ValueError(
+                "strong_split_lists takes two files (train, valid) and "
+                "excludes strong_train_tsv / strong_valid_tsv"
+            )
+        strong_split_lists = [
+            os.path.abspath(os.fspath(p)) for p in strong_split_lists
+        ]
+        for path in strong_split_lists:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"Strong split list not found: {path}")
     if strong_train_tsv:
         strong_train_tsv = os.path.abspath(os.fspath(strong_train_tsv))
         strong_valid_tsv = os.path.abspath(os.fspath(strong_valid_tsv))
@@ -669,7 +816,11 @@ def prepare_desed(
             if spec[key]:
                 path = os.path.join(data_folder, spec[key])
                 sources[spec[key]] = _fingerprint(path)
-    for path in (strong_train_tsv, strong_valid_tsv):
+    for path in (
+        strong_train_tsv,
+        strong_valid_tsv,
+        *(strong_split_lists or []),
+    ):
         if path:
             sources[path] = _fingerprint(path)
     options = {
@@ -682,6 +833,7 @@ def prepare_desed(
         "seed": int(seed),
         "strong_train_tsv": strong_train_tsv,
         "strong_valid_tsv": strong_valid_tsv,
+        "strong_split_lists": strong_split_lists or None,
         "sources": sources,
     }
     previous = _load_previous(save_folder, options)
@@ -694,7 +846,14 @@ def prepare_desed(
     if os.path.exists(options_path):
         os.remove(options_path)
     subsets = _collect(data_folder, classes, strong_train_tsv, strong_valid_tsv)
-    plan = _plan(subsets, float(weak_split), float(strong_split), int(seed))
+    plan = _plan(
+        subsets,
+        float(weak_split),
+        float(strong_split),
+        int(seed),
+        strong_split_lists,
+        bool(skip_missing),
+    )
 
     missing = _find_missing(data_folder, plan)
     missing_path = os.path.join(save_folder, MISSING_FILE)

@@ -11,7 +11,12 @@ that the ATST-SED paper and the DCASE task 4 baselines report:
 * ``metrics``: ``evaluate_scores`` (PSDS1, PSDS2, intersection F1, collar
   F1), ``format_metrics`` and the parameter sets ``PSDS_SCENARIOS``,
   ``INTERSECTION_F1``, ``COLLAR_F1``;
-* ``compat``: keeps sed_scores_eval 0.0.4 working under pandas 3.
+* ``clips``: ``evaluate_clip_scores`` and ``score_frames``, the one path
+  from raw model scores of a set of clips to its metrics (validation, test,
+  quickstart);
+* ``compat``: ``sed_scores_eval()``, the one import of sed_scores_eval
+  (without sed_eval's dcase_util and pkg_resources; read-only score
+  arrays of pandas 3 accepted).
 
 Everything public is importable from ``speechbrain_atst.evaluation``.
 
@@ -19,6 +24,11 @@ Authors
  * speechbrain-atst team 2026
 """
 
+from speechbrain_atst.evaluation.clips import (
+    SCORE_GRIDS,
+    evaluate_clip_scores,
+    score_frames,
+)
 from speechbrain_atst.evaluation.io import (
     read_durations,
     read_ground_truth,
@@ -48,14 +58,17 @@ __all__ = [
     "PSDS1_SCENARIO",
     "PSDS2_SCENARIO",
     "PSDS_SCENARIOS",
+    "SCORE_GRIDS",
     "STAGE1_MEDIAN_WINDOWS",
     "STAGE2_MEDIAN_WINDOWS",
+    "evaluate_clip_scores",
     "evaluate_scores",
     "format_metrics",
     "median_filter",
     "read_durations",
     "read_ground_truth",
     "read_scores",
+    "score_frames",
     "scores_to_dataframe",
     "scores_to_events",
     "write_scores",

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from speechbrain_atst.evaluation.compat import sed_scores_eval
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,8 +51,7 @@ def write_scores(scores, folder):
     >>> write_scores({"clip1": df}, tmp).joinpath("clip1.tsv").is_file()
     True
     """
-    from sed_scores_eval.base_modules.scores import validate_score_dataframe
-
+    validate = sed_scores_eval().base_modules.scores.validate_score_dataframe
     if not isinstance(scores, dict):
         raise TypeError(
             f"scores must be a dict {{audio_id: DataFrame}}, got "
@@ -67,7 +68,7 @@ def write_scores(scores, folder):
                 f"scores_to_dataframe), got {type(frame).__name__}"
             )
         try:
-            validate_score_dataframe(frame)
+            validate(frame)
         except ValueError as err:
             raise ValueError(f"Scores of {audio_id!r}: {err}") from None
         header = [str(c) for c in frame.columns]
@@ -121,8 +122,7 @@ def read_scores(folder):
 
 def _read_score_file(path):
     """Reads and validates one score TSV with exact float parsing."""
-    from sed_scores_eval.base_modules.scores import validate_score_dataframe
-
+    validate = sed_scores_eval().base_modules.scores.validate_score_dataframe
     text = Path(path).read_text(encoding="utf-8")
     head, _, body = text.partition("\n")
     columns = head.rstrip("\r").split("\t")
@@ -153,7 +153,7 @@ def _read_score_file(path):
         raise ValueError(f"{path}: line {line} has a NaN or infinite value")
     frame = pd.DataFrame(values, columns=columns)
     try:
-        validate_score_dataframe(frame)
+        validate(frame)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
     return frame

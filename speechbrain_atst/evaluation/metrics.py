@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from speechbrain_atst.evaluation.compat import ensure_writable_score_arrays
+from speechbrain_atst.evaluation.compat import sed_scores_eval
 from speechbrain_atst.evaluation.io import (
     read_durations,
     read_ground_truth,
@@ -313,9 +313,8 @@ def _compute_metrics(names, scores, gt_all, gt_ev, dur_ev, classes):
     tuple
         (metric values, {PSDS name: (PSD-ROC, per-class ROCs)}).
     """
-    from sed_scores_eval import collar_based, intersection_based
-
-    ensure_writable_score_arrays()
+    sse = sed_scores_eval()
+    collar_based, intersection_based = sse.collar_based, sse.intersection_based
     out, rocs = {}, {}
     scores_ev = {k: scores[k] for k in gt_ev}
     for name in names:

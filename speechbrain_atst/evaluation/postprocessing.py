@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from speechbrain_atst.evaluation.compat import sed_scores_eval
 from speechbrain_atst.labels import FrameGrid, load_classes, per_class_values
 
 #: Median-filter windows (frames) of stage 1, one per DESED class.
@@ -142,8 +143,9 @@ def scores_to_dataframe(scores, classes=None, grid=None, duration=None):
         scores = scores[:n_keep]
         timestamps = timestamps[: n_keep + 1].copy()
         timestamps[-1] = min(timestamps[-1], round(duration, 6))
-    from sed_scores_eval.base_modules.scores import create_score_dataframe
-
+    create_score_dataframe = (
+        sed_scores_eval().base_modules.scores.create_score_dataframe
+    )
     return create_score_dataframe(
         np.asarray(scores, dtype=np.float64), timestamps, list(classes)
     )
@@ -178,8 +180,6 @@ def scores_to_events(scores, threshold=0.5, classes=None, grid=None):
     >>> scores_to_events(x, 0.5, classes=["Dog"])
     [(0.128, 0.32, 'Dog')]
     """
-    from sed_scores_eval.base_modules.detection import scores_to_event_list
-
     if isinstance(scores, dict):
         return {
             key: scores_to_events(value, threshold)
@@ -191,16 +191,16 @@ def scores_to_events(scores, threshold=0.5, classes=None, grid=None):
     thresholds = np.asarray(
         per_class_values(threshold, event_classes), dtype=float
     )
-    events = scores_to_event_list(scores, thresholds)
+    detection = sed_scores_eval().base_modules.detection
+    events = detection.scores_to_event_list(scores, thresholds)
     return [(float(on), float(off), str(lab)) for on, off, lab in events]
 
 
 def _score_classes(frame, audio_id=None):
     """Class columns of a score DataFrame (validated)."""
-    from sed_scores_eval.base_modules.scores import validate_score_dataframe
-
+    validate = sed_scores_eval().base_modules.scores.validate_score_dataframe
     try:
-        _, classes = validate_score_dataframe(frame)
+        _, classes = validate(frame)
     except ValueError as err:
         where = f"scores of {audio_id!r}: " if audio_id else ""
         raise ValueError(f"{where}{err}") from None

@@ -39,6 +39,7 @@ from speechbrain_atst.labels import (
     load_classes,
     per_class_values,
 )
+from speechbrain_atst.resources import INFERENCE_TEMPLATE, shipped_path
 
 logger = logging.getLogger(__name__)
 
@@ -77,26 +78,15 @@ def template_path():
     Returns
     -------
     pathlib.Path
-        ``hparams/inference.yaml`` of the source tree (or of the package,
-        if it ships it).
+        ``hparams/inference.yaml``, shipped with the package (see
+        :mod:`speechbrain_atst.resources`).
 
     Example
     -------
     >>> template_path().name
     'inference.yaml'
     """
-    package = Path(__file__).resolve().parents[1]
-    candidates = [
-        package / "hparams" / "inference.yaml",
-        package.parent / "hparams" / "inference.yaml",
-    ]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        "Inference template not found; looked for "
-        + ", ".join(str(p) for p in candidates)
-    )
+    return shipped_path(*INFERENCE_TEMPLATE)
 
 
 def render_hyperparams(template, values):

@@ -1250,46 +1250,26 @@ class SEDBrain(sb.Brain):
             return None
         return gt, dur
 
-    def _psds(self, scores, name, median_windows):
-        """PSDS1/PSDS2 (and F1) of median-filtered scores on a set.
+    def _psds(self, scores, name, median_windows, grid="clip"):
+        """Score frames and metrics of raw scores on an evaluation set.
 
-        Only the scored clips are evaluated (all of them in a full pass;
-        fewer in debug mode); classes without ground-truth event among them
-        are left out with a warning.
+        See :func:`speechbrain_atst.evaluation.evaluate_clip_scores`;
+        returns None when the set is not configured or nothing was scored.
         """
         files = self._eval_set(name)
         if files is None or not scores:
             return None
-        gt = evaluation.read_ground_truth(files[0])
-        dur = evaluation.read_durations(files[1])
-        gt = {k: v for k, v in gt.items() if k in scores}
-        dur = {k: v for k, v in dur.items() if k in scores}
-        frames = {}
-        for clip_id, raw in scores.items():
-            if clip_id not in dur:
-                continue
-            filtered = evaluation.median_filter(raw, median_windows)
-            frames[clip_id] = evaluation.scores_to_dataframe(
-                filtered, self.classes, duration=dur[clip_id]
-            )
-        present = sorted({ev[2] for evs in gt.values() for ev in evs})
-        classes = [c for c in self.classes if c in present]
-        if not classes:
-            logger.warning(f"No ground-truth event in the scored {name} clips")
-            return None
-        if len(classes) < len(self.classes):
-            missing = sorted(set(self.classes) - set(classes))
-            logger.warning(
-                f"{name}: no event of {missing} among the scored clips; "
-                "PSDS is computed without them"
-            )
-        return frames, evaluation.evaluate_scores(
-            frames,
-            gt,
-            dur,
-            classes=classes,
-            num_jobs=int(getattr(self.hparams, "psds_jobs", 1)),
+        frames, metrics = evaluation.evaluate_clip_scores(
+            scores,
+            evaluation.read_ground_truth(files[0]),
+            evaluation.read_durations(files[1]),
+            self.classes,
+            median_windows,
+            grid=grid,
+            num_jobs=int(self.hparams.psds_jobs),
+            name=name,
         )
+        return None if metrics is None else (frames, metrics)
 
     def _synth_valid_psds(self, scores_student, scores_teacher):
         """PSDS of both models on synth_valid (runs on the main process)."""
@@ -1357,31 +1337,36 @@ class SEDBrain(sb.Brain):
                 self._loaded_ckpt_meta = dict(ckpt.meta)
 
     def _write_test_outputs(self, scores_student, scores_teacher):
-        """Score TSVs and ``test/metrics.json`` of student and teacher."""
+        """Score TSVs and ``test/metrics.json`` of student and teacher.
+
+        The clips are scored on the grid ``test_score_grid`` (``"clip"``:
+        frames stop at each clip's end; ``"full"``: all 156 frames, as the
+        official ATST-SED test).
+        """
         out_dir = os.path.join(self.hparams.output_folder, "test")
         os.makedirs(out_dir, exist_ok=True)
         files = self._eval_set("validation")
         windows = self.hparams.median_windows
+        grid = self.hparams.test_score_grid
         dur = evaluation.read_durations(files[1]) if files else {}
         metrics = {}
         for who, scores in (
             ("student", scores_student),
             ("teacher", scores_teacher),
         ):
-            frames = {
-                clip_id: evaluation.scores_to_dataframe(
-                    evaluation.median_filter(raw, windows),
-                    self.classes,
-                    duration=dur.get(clip_id),
+            out = self._psds(scores, "validation", windows, grid=grid)
+            frames = (
+                out[0]
+                if out is not None
+                else evaluation.score_frames(
+                    scores, self.classes, windows, dur, grid
                 )
-                for clip_id, raw in scores.items()
-            }
+            )
             evaluation.write_scores(
                 frames, os.path.join(out_dir, f"scores_{who}")
             )
-            out = self._psds(scores, "validation", windows)
             if out is not None:
-                metrics[who] = _jsonable(out[1])
+                metrics[who] = {"model": who, **_jsonable(out[1])}
         if metrics:
             metrics["checkpoint"] = _jsonable(self._ckpt_meta())
             metrics["median_windows"] = list(windows)

@@ -7,9 +7,13 @@ Authors
 import json
 import socket
 
+import pytest
 import torch
 from recipe_utils import logged_values, run, tail, train_command
 from speechbrain.utils.checkpoints import Checkpointer
+
+#: Runs the recipe in two torchrun processes.
+pytestmark = pytest.mark.slow
 
 
 def _free_port():

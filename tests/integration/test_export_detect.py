@@ -34,13 +34,6 @@ from speechbrain_atst.lobes.atst_sed import ATSTSED
 
 ARCH = {"embed_dim": 32, "depth": 1, "num_heads": 2}
 CLASSES = ["Dog", "Cat", "Speech"]
-FIXTURES = (
-    __import__("pathlib").Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "fixtures"
-    / "atst_parity"
-)
 
 
 def tiny_model(seed):
@@ -190,9 +183,11 @@ def test_loading_is_strict_and_local(model_dir, tmp_path, offline):
         export_run(tmp_path, tmp_path / "out")
 
 
-def test_convert_official_matches_the_official_loader(tmp_path, offline):
+def test_convert_official_matches_the_official_loader(
+    tmp_path, offline, atst_parity
+):
     """convert + from_hparams == ATSTSED.from_official_checkpoint."""
-    ckpt = FIXTURES / "atst_sed_stage_format.ckpt"
+    ckpt = atst_parity / "atst_sed_stage_format.ckpt"
     arch = {"embed_dim": 64, "depth": 2, "num_heads": 4}
     out = tmp_path / "official"
     argv = ["convert", str(ckpt), str(out)]
@@ -204,7 +199,8 @@ def test_convert_official_matches_the_official_loader(tmp_path, offline):
     reference = ATSTSED.from_official_checkpoint(
         ckpt, which="teacher", atst_kwargs=arch
     ).eval()
-    wav = torch.load(FIXTURES / "reference_io.pt", weights_only=True)["wav"]
+    ref = torch.load(atst_parity / "reference_io.pt", weights_only=True)
+    wav = ref["wav"]
     got = sed.frame_scores_batch(wav[:1], median=False)[0]
     assert np.allclose(got, frame_scores(reference, wav[0]), atol=1e-5)
     student = convert_official(

@@ -19,6 +19,9 @@ import pytest
 from speechbrain_atst.cli import main
 from speechbrain_atst.quickstart import output_layout, synth_done
 
+#: Runs the whole quickstart (recipe subprocesses).
+pytestmark = pytest.mark.slow
+
 #: Tiny settings: a quick run, not a meaningful one.
 TINY = [
     "--scale",

@@ -9,7 +9,11 @@ import signal
 import subprocess
 import time
 
+import pytest
 from recipe_utils import RECIPE_DIR, logged_values, run, tail, train_command
+
+#: Runs, kills and resumes the recipe in subprocesses.
+pytestmark = pytest.mark.slow
 
 
 def _wait_for_checkpoint(save, proc, timeout=300):

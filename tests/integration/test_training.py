@@ -7,6 +7,7 @@ Authors
 import json
 from pathlib import Path
 
+import pytest
 import speechbrain as sb
 import torch
 from recipe_utils import logged_values, run, tail, train_command
@@ -17,6 +18,9 @@ from speechbrain_atst.features import ATSTFrontEnd, CNNFrontEnd
 from speechbrain_atst.labels import ManyHotEncoder
 from speechbrain_atst.lobes.atst_sed import ATSTSED
 from speechbrain_atst.training.dataio import make_dataset
+
+#: Runs the recipe in subprocesses.
+pytestmark = pytest.mark.slow
 
 
 def untrained_psds1(data):

@@ -31,6 +31,9 @@ from recipe_utils import RECIPE_DIR, run, tail, train_command
 from speechbrain_atst.training.dataio import build_datasets
 from speechbrain_atst.training.sampler import SubsetBatchSampler
 
+#: Runs, kills and resumes the recipe in subprocesses.
+pytestmark = pytest.mark.slow
+
 BATCH = [1, 1, 2, 2]
 #: Files of a complete checkpoint of the recipe (dataloader before the
 #: optimizer, which SpeechBrain writes last).

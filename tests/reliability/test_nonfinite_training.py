@@ -83,6 +83,7 @@ def _poisoned(tmp_path):
     return path, Path(path).stem
 
 
+@pytest.mark.slow
 def test_nan_loss_is_reported_and_skipped(small_sed_data, nan_env, tmp_path):
     data = build_datasets(
         small_sed_data["manifest_folder"],
@@ -113,6 +114,7 @@ def test_nan_loss_is_reported_and_skipped(small_sed_data, nan_env, tmp_path):
     assert (out / "test" / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_when_configured(small_sed_data, nan_env, tmp_path):
     out = tmp_path / "stop"
     proc = injected_run(small_sed_data, out, nan_env, nonfinite_action="stop")
@@ -130,6 +132,7 @@ def test_nan_loss_stops_when_configured(small_sed_data, nan_env, tmp_path):
     assert not (out / "test").exists()
 
 
+@pytest.mark.slow
 def test_nan_weights_are_never_saved(small_sed_data, recipe_env, tmp_path):
     env = dict(recipe_env, NAN_WEIGHT_AT="2")
     out = tmp_path / "weights"

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
+#: Smoke runs of the benchmark scripts.
+pytestmark = pytest.mark.slow
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 

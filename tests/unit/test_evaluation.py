@@ -4,6 +4,7 @@ Authors
  * speechbrain-atst team 2026
 """
 
+import contextlib
 import json
 
 import numpy as np
@@ -11,9 +12,6 @@ import pandas as pd
 import pytest
 import torch
 from scipy.ndimage import median_filter as scipy_median_filter
-from sed_scores_eval import collar_based, intersection_based
-from sed_scores_eval.base_modules import io as sse_io
-from sed_scores_eval.base_modules import statistics as sse_statistics
 
 from speechbrain_atst.cli import main as cli_main
 from speechbrain_atst.evaluation import (
@@ -34,7 +32,15 @@ from speechbrain_atst.evaluation import (
     scores_to_events,
     write_scores,
 )
+from speechbrain_atst.evaluation.compat import sed_scores_eval
 from speechbrain_atst.labels import FrameGrid, ManyHotEncoder
+
+# sed_scores_eval itself, imported as the package does (without sed_eval's
+# pkg_resources dependency).
+_SSE = sed_scores_eval()
+collar_based, intersection_based = _SSE.collar_based, _SSE.intersection_based
+sse_io = _SSE.base_modules.io
+sse_statistics = _SSE.base_modules.statistics
 
 CLASSES = ["Cat", "Dog", "Speech"]
 FRAME = 0.064
@@ -437,6 +443,14 @@ def test_class_subset_and_single_class():
     assert m["n_files"] == sum(1 for v in only_dog.values() if v)
 
 
+def _copy_on_write():
+    """Context with pandas copy-on-write: always on from pandas 3, where
+    the option is deprecated; an option of pandas 2."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return contextlib.nullcontext()
+    return pd.option_context("mode.copy_on_write", True)
+
+
 def test_read_only_score_arrays(monkeypatch):
     """sed_scores_eval 0.0.4 fails on read-only arrays (pandas 3 default
     copy-on-write); evaluate_scores copies them."""
@@ -447,7 +461,7 @@ def test_read_only_score_arrays(monkeypatch):
     monkeypatch.setattr(
         sse_statistics, "onset_offset_curves", guarded.__wrapped__
     )
-    with pd.option_context("mode.copy_on_write", True):
+    with _copy_on_write():
         with pytest.raises(ValueError, match="read-only"):
             intersection_based.psds(
                 frames, gt, durations, **PSDS_SCENARIOS["psds1"]

@@ -3,26 +3,19 @@
 The fixture holds the real DESED validation ground truth (1,168 clips) and
 one score file per clip from a trained ATST-SED student; its reference
 metrics were computed independently with sed_scores_eval and psds_eval.
-These scores are final (no median filtering).
+These scores are final (no median filtering). The ``desed_validation_real``
+fixture (tests/conftest.py) extracts them from
+tests/fixtures/desed_validation_real.tar.xz.
 
 Authors
  * speechbrain-atst team 2026
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
 from speechbrain_atst.evaluation import evaluate_scores, read_scores
-
-FIXTURE = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "fixtures"
-    / "desed_validation_real"
-)
 
 #: Our key -> key in reference_metrics_student.json.
 REFERENCE_KEYS = {
@@ -37,19 +30,21 @@ REFERENCE_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def reference():
-    with open(FIXTURE / "reference_metrics_student.json") as fin:
+def reference(desed_validation_real):
+    path = desed_validation_real / "reference_metrics_student.json"
+    with open(path) as fin:
         return json.load(fin)
 
 
 @pytest.fixture(scope="module")
-def metrics():
-    scores = read_scores(FIXTURE / "scores_student")
+def metrics(desed_validation_real):
+    fixture = desed_validation_real
+    scores = read_scores(fixture / "scores_student")
     assert len(scores) == 1168
     return evaluate_scores(
         scores,
-        FIXTURE / "validation.tsv",
-        FIXTURE / "validation_durations.tsv",
+        fixture / "validation.tsv",
+        fixture / "validation_durations.tsv",
         num_jobs=2,
     )
 

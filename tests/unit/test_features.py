@@ -4,8 +4,6 @@ Authors
  * speechbrain-atst team 2026
 """
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -17,19 +15,13 @@ from speechbrain_atst.features import (
 )
 from speechbrain_atst.labels import FrameGrid
 
-FIXTURES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "fixtures"
-    / "atst_parity"
-)
 ATOL = 1e-5
 
 
 @pytest.fixture(scope="module")
-def ref():
-    return torch.load(FIXTURES / "reference_io.pt", weights_only=True)
+def ref(atst_parity):
+    """Reference tensors of the official code (tests/fixtures/README.md)."""
+    return torch.load(atst_parity / "reference_io.pt", weights_only=True)
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,20 @@ imports it from here, as SpeechBrain recipes do.
 Usage::
 
     python desed_prepare.py --data_folder /data/DESED/dataset \\
-        --save_folder results/data [--skip_missing]
+        --save_folder results/data [--skip_missing] \\
+        [--strong_split_lists official|random|TRAIN,VALID]
+
+The real strong set is split with ATST-SED's fixed lists (3,000 training /
+373 validation clips, ``splits/``) unless ``--strong_split_lists random``.
 
 Authors
  * speechbrain-atst team 2026
 """
 
 import argparse
-import logging
 import sys
 
+from speechbrain_atst.cli.prepare import add_options, run
 from speechbrain_atst.data.desed import prepare_desed
 
 __all__ = ["prepare_desed"]
@@ -26,6 +30,10 @@ __all__ = ["prepare_desed"]
 
 def main(argv=None):
     """Parses the command line and prepares the data.
+
+    The options are those of ``speechbrain-atst prepare``
+    (:mod:`speechbrain_atst.cli.prepare`), with the two folders given as
+    ``--data_folder`` and ``--save_folder``.
 
     Arguments
     ---------
@@ -44,44 +52,8 @@ def main(argv=None):
     parser.add_argument(
         "--save_folder", required=True, help="Output folder of manifests"
     )
-    parser.add_argument(
-        "--skip_missing",
-        action="store_true",
-        help="Leave out audio files listed in the TSVs but absent or "
-        "unreadable",
-    )
-    parser.add_argument("--weak_split", type=float, default=0.9)
-    parser.add_argument("--strong_split", type=float, default=0.9)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--classes", default=None, help="Class list (comma-separated or file)"
-    )
-    parser.add_argument(
-        "--strong_train_tsv",
-        default=None,
-        help="Fixed strong split, e.g. ATST-SED's audioset_strong_train.tsv",
-    )
-    parser.add_argument(
-        "--strong_valid_tsv",
-        default=None,
-        help="Fixed strong split, e.g. ATST-SED's audioset_strong_val.tsv",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    outputs = prepare_desed(
-        args.data_folder,
-        args.save_folder,
-        classes=args.classes,
-        skip_missing=args.skip_missing,
-        weak_split=args.weak_split,
-        strong_split=args.strong_split,
-        seed=args.seed,
-        strong_train_tsv=args.strong_train_tsv,
-        strong_valid_tsv=args.strong_valid_tsv,
-    )
-    for name, path in outputs.items():
-        print(f"{name}: {path}")
-    return 0
+    add_options(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

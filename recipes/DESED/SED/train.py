@@ -33,7 +33,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_atst.data.desed import prepare_desed
+from speechbrain_atst.data.desed import prepare_desed, resolve_strong_split
 from speechbrain_atst.training import (
     OBJECTIVE_KEY,
     SEDBrain,
@@ -48,6 +48,7 @@ from speechbrain_atst.training.initialization import (
     find_resume_checkpoint,
     remove_incomplete_checkpoints,
 )
+from speechbrain_atst.training.runtime import apply_matmul_precision
 
 logger = get_logger(__name__)
 
@@ -124,6 +125,7 @@ def main(argv):
     except WeightsConfigError as err:
         sys.exit(f"ERROR: {err}")
 
+    apply_matmul_precision(hparams["float32_matmul_precision"])
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
@@ -137,7 +139,11 @@ def main(argv):
                 "data_folder": hparams["data_folder"],
                 "save_folder": hparams["manifest_folder"],
                 "classes": hparams["classes"],
-                "skip_missing": hparams.get("skip_missing", False),
+                "skip_missing": hparams["skip_missing"],
+                "strong_split": hparams["strong_split"],
+                "strong_split_lists": resolve_strong_split(
+                    hparams["strong_split_lists"]
+                ),
             },
         )
     datasets = dataio_prep(hparams)
