@@ -488,10 +488,6 @@ def _child_env():
     # CPU shared with other work, spinning threads make training several
     # times slower; on an idle machine the cost is negligible.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # A deprecation notice of a dependency of sed_scores_eval, not ours.
-    ignore = "ignore:pkg_resources is deprecated:UserWarning"
-    warnings = env.get("PYTHONWARNINGS", "")
-    env["PYTHONWARNINGS"] = ignore + ("," + warnings if warnings else "")
     return env
 
 

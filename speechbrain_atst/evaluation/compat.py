@@ -20,6 +20,7 @@ release 0.0.4 (the latest on PyPI) worked around:
   function are registered in ``sys.modules`` just while sed_scores_eval is
   imported. They are removed right after, so a later ``import sed_eval``
   (by the user, or by a ``reference`` function) loads the real package.
+  (Only a thread importing sed_eval at that very moment could see them.)
 * **Read-only arrays.** Under pandas copy-on-write (the default from
   pandas 3) ``DataFrame.to_numpy()`` returns read-only views, which the
   Cython ``onset_offset_curves`` of sed_scores_eval 0.0.4 rejects ("buffer

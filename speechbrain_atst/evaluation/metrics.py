@@ -124,8 +124,9 @@ def evaluate_scores(
         ``*_all_files`` variants, per-class dicts ``psds1_per_class``,
         ``psds2_per_class``, ``intersection_f1_per_class``,
         ``collar_f1_per_class``, ``collar_f1_per_class_all_files``, and
-        ``classes``, ``n_files``, ``n_files_all``, ``n_events`` and
-        ``median_windows`` (``None`` or one per class).
+        ``classes``, ``n_files``, ``n_files_all``, ``n_events``,
+        ``median_windows`` (``None`` or one per class) and ``computed_by``
+        (the tool and function behind each figure).
 
     Example
     -------
@@ -218,10 +219,39 @@ def evaluate_scores(
         n_files_all=len(gt_all),
         n_events=sum(len(events) for events in gt_ev.values()),
         median_windows=windows,
+        computed_by=computed_by(),
     )
     if psds_roc_png is not None:
         _plot_psd_rocs(rocs, metrics, psds_roc_png)
     return metrics
+
+
+#: The sed_scores_eval function behind each figure of ``evaluate_scores``.
+METRIC_FUNCTIONS = {
+    "psds1": "intersection_based.psds (PSDS_SCENARIOS['psds1'])",
+    "psds2": "intersection_based.psds (PSDS_SCENARIOS['psds2'])",
+    "intersection_f1": "intersection_based.fscore (INTERSECTION_F1)",
+    "collar_f1": "collar_based.fscore (COLLAR_F1)",
+}
+
+
+def computed_by():
+    """Which tool computed each figure of :func:`evaluate_scores`.
+
+    Returns
+    -------
+    dict
+        ``{metric family: "sed_scores_eval <version>: <function>"}``.
+
+    Example
+    -------
+    >>> print(computed_by()["psds1"])
+    sed_scores_eval 0.0.4: intersection_based.psds (PSDS_SCENARIOS['psds1'])
+    """
+    from importlib.metadata import version
+
+    tool = f"sed_scores_eval {version('sed_scores_eval')}"
+    return {key: f"{tool}: {fn}" for key, fn in METRIC_FUNCTIONS.items()}
 
 
 def _scenario(name, n_classes):

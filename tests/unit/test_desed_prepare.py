@@ -130,7 +130,9 @@ def test_manifest_loads_in_speechbrain(prepared):
 
 
 def test_eval_tsvs(prepared):
-    from sed_scores_eval import io
+    from speechbrain_atst.evaluation.compat import sed_scores_eval
+
+    io = sed_scores_eval().io
 
     data, _, out = prepared
     for name in ("synth_valid", "strong_valid", "validation"):

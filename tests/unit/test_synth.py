@@ -88,7 +88,9 @@ def test_weak_tsv_format(small):
 
 
 def test_sed_scores_eval_reads_validation(small):
-    from sed_scores_eval import io
+    from speechbrain_atst.evaluation.compat import sed_scores_eval
+
+    io = sed_scores_eval().io
 
     root = Path(small["data_folder"])
     for name in ("validation", "synth_valid"):
