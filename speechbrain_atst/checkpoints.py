@@ -1,32 +1,45 @@
-"""Safe reading of checkpoint files and state-dict checks.
+"""Checkpoints: safe reading, complete checkpoints, runs and their best.
 
-Checkpoints are read with ``torch.load(..., weights_only=True)``, which
-cannot run code hidden in the file. Official Lightning checkpoints may also
-hold pickled Python objects (hyper-parameters, callbacks); reading those
-requires full unpickling, which can execute arbitrary code, so it is only
-done when the caller opts in with ``trust_checkpoint=True``. In that mode,
-classes from packages that are not installed (e.g. ``pytorch_lightning``)
-are replaced by inert placeholders, since only the tensors are needed.
+* Files are read with ``torch.load(..., weights_only=True)``, which cannot
+  run code hidden in the file (:func:`load_checkpoint`). Official
+  Lightning checkpoints may also hold pickled Python objects
+  (hyper-parameters, callbacks); reading those requires full unpickling,
+  which can execute arbitrary code, so it is only done when the caller
+  opts in with ``trust_checkpoint=True``. In that mode, classes from
+  packages that are not installed (e.g. ``pytorch_lightning``) are
+  replaced by inert placeholders, since only the tensors are needed.
+* Weights are loaded strictly, with errors that list the differences and
+  name the file (:func:`load_state_dict_strict`).
+* A SpeechBrain checkpoint folder is *intact* when its ``CKPT.yaml`` and
+  every file in it were written to the end (a run killed while saving
+  leaves a partial folder), and *complete* when it is intact and holds
+  every file of :data:`RECOVERABLES`: only a complete checkpoint is
+  resumed from (:func:`is_complete_checkpoint`,
+  :func:`find_resume_checkpoint`, :func:`remove_incomplete_checkpoints`).
+* A training run (``model_config.json`` and ``save/``) is published or
+  continued from its best intact checkpoint by the objective
+  (:func:`find_best_checkpoint`).
 
-It also tells a complete SpeechBrain checkpoint folder from one left
-partial by a run killed while writing it (:func:`checkpoint_problem`,
-:func:`usable_checkpoints`), so that such a folder is never loaded.
+Official checkpoint layouts and key names are in
+:mod:`speechbrain_atst.official`.
 
 Authors
  * speechbrain-atst team 2026
 """
 
+import json
 import os
 import pickle
+import shutil
 import types
 import zipfile
 from pathlib import Path
 
 import torch
 import yaml
+from speechbrain.utils.logger import get_logger
 
-#: Buffers added by the ``thop`` profiler to some official checkpoints.
-THOP_KEYS = ("total_ops", "total_params")
+logger = get_logger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -135,87 +148,6 @@ def _check_format(path):
         "corrupt or not a PyTorch checkpoint (it starts with "
         f"{head[:16]!r}, neither a zip archive nor a legacy torch.save "
         "file)"
-    )
-
-
-def drop_thop_keys(state_dict):
-    """Removes the ``total_ops`` / ``total_params`` profiler buffers.
-
-    Arguments
-    ---------
-    state_dict : dict
-        A state dict.
-
-    Returns
-    -------
-    dict
-        A new dict without keys whose last component is a thop buffer.
-
-    Example
-    -------
-    >>> drop_thop_keys({"a.weight": 1, "a.total_ops": 2, "total_params": 3})
-    {'a.weight': 1}
-    """
-    return {
-        k: v
-        for k, v in state_dict.items()
-        if k.rsplit(".", 1)[-1] not in THOP_KEYS
-    }
-
-
-def sed_state_dict(obj, which="teacher", source="checkpoint", required=True):
-    """Returns the state dict of one ATST-SED model of an official checkpoint.
-
-    The official stage-1 / stage-2 checkpoints keep the student and the
-    mean teacher both as top-level ``sed_student`` / ``sed_teacher`` dicts
-    and inside the Lightning ``state_dict`` with ``sed_student.`` /
-    ``sed_teacher.`` prefixes. The top-level dict wins when both exist.
-
-    Arguments
-    ---------
-    obj : dict
-        The object read from the checkpoint.
-    which : str
-        ``"student"`` or ``"teacher"``.
-    source : str
-        File name, for error messages.
-    required : bool
-        If False, returns None when ``obj`` is not an ATST-SED checkpoint.
-
-    Returns
-    -------
-    dict or None
-        The model's keys without prefix (thop buffers included).
-
-    Example
-    -------
-    >>> ckpt = {"state_dict": {"sed_teacher.dense.bias": 1, "sed_student.x": 2}}
-    >>> sed_state_dict(ckpt, "teacher")
-    {'dense.bias': 1}
-    """
-    if which not in ("student", "teacher"):
-        raise ValueError(f"which must be 'student' or 'teacher', got {which!r}")
-    name = f"sed_{which}"
-    if isinstance(obj, dict):
-        if isinstance(obj.get(name), dict):
-            return dict(obj[name])
-        flat = obj.get("state_dict")
-        if isinstance(flat, dict):
-            prefix = name + "."
-            sub = {
-                k[len(prefix) :]: v
-                for k, v in flat.items()
-                if isinstance(k, str) and k.startswith(prefix)
-            }
-            if sub:
-                return sub
-    if not required:
-        return None
-    top = list(obj)[:10] if isinstance(obj, dict) else type(obj).__name__
-    raise CheckpointError(
-        f"{source}: no ATST-SED {which} found (neither a top-level "
-        f"'{name}' dict nor '{name}.*' keys in 'state_dict'); "
-        f"top-level entries: {top}"
     )
 
 
@@ -339,8 +271,26 @@ _lenient_pickle = types.SimpleNamespace(
 )
 
 
+# ------------------------------------------------ checkpoint folders ---
 #: Meta file of a SpeechBrain checkpoint folder (written first).
 CKPT_META = "CKPT.yaml"
+#: The two networks of a run, as named in its checkpoints (``teacher.ckpt``,
+#: ``student.ckpt``) and, as ``sed_<name>``, in official ATST-SED
+#: checkpoints; the teacher, usually the better one, first.
+NETWORKS = ("teacher", "student")
+#: The files of a complete training checkpoint: the recoverables of the
+#: recipe's Checkpointer (``hparams/stage{1,2}.yaml``: the networks,
+#: ``lr_scheduler``, ``counter``) and those ``Brain`` adds (``brain``, its
+#: step counters, and ``optimizer``). Data-loader positions
+#: (``dataloader-TRAIN``) are not required: SpeechBrain loads a
+#: checkpoint without them.
+RECOVERABLES = (*NETWORKS, "lr_scheduler", "counter", "brain", "optimizer")
+#: Meta key of the model-selection objective in training checkpoints.
+OBJECTIVE_KEY = "objective"
+#: The description of a training run, in its output folder.
+RUN_CONFIG = "model_config.json"
+#: The folder of a run's checkpoints, in its output folder.
+SAVE_FOLDER = "save"
 
 
 def checkpoint_problem(folder, required=()):
@@ -348,10 +298,11 @@ def checkpoint_problem(folder, required=()):
 
     SpeechBrain writes ``CKPT.yaml`` first, then one file per recoverable,
     with no atomic rename: a run killed meanwhile leaves a partial folder.
-    A folder is usable when its ``CKPT.yaml`` parses (with ``unixtime``
-    and ``end-of-epoch``), every ``required`` file exists and is not empty,
-    every ``torch.save`` file (a zip archive) has its end-of-archive
-    record, and the text files SpeechBrain writes parse.
+    A folder is intact when its ``CKPT.yaml`` parses (with ``unixtime``
+    and ``end-of-epoch``), no file is empty, every ``torch.save`` file (a
+    zip archive) has its end-of-archive record and the text files
+    SpeechBrain writes parse; it is usable when, besides, every
+    ``required`` file exists.
 
     Arguments
     ---------
@@ -374,6 +325,8 @@ def checkpoint_problem(folder, required=()):
     >>> torch.save({"w": torch.ones(1)}, folder / "student.ckpt")
     >>> checkpoint_problem(folder, ["student"]) is None
     True
+    >>> checkpoint_problem(folder, ["student", "optimizer"])
+    'optimizer.ckpt is missing'
     >>> _ = (folder / "teacher.ckpt").write_bytes(b"PK\\x03\\x04trunc")
     >>> checkpoint_problem(folder, ["student"])
     'teacher.ckpt is truncated (no end-of-archive record)'
@@ -388,30 +341,37 @@ def checkpoint_problem(folder, required=()):
     ):
         return f"{CKPT_META} is incomplete"
     for name in required:
-        path = folder / f"{name}.ckpt"
-        if not path.is_file() or path.stat().st_size == 0:
-            return f"{path.name} is missing or empty"
+        if not (folder / f"{name}.ckpt").is_file():
+            return f"{name}.ckpt is missing"
     for path in sorted(folder.glob("*.ckpt")):
-        with open(path, "rb") as fin:
-            head = fin.read(4)
-        if head.startswith(b"PK"):
-            if not zipfile.is_zipfile(path):
-                return f"{path.name} is truncated (no end-of-archive record)"
-            continue
-        if path.name == "brain.ckpt" or path.name == "counter.ckpt":
-            try:
-                state = yaml.safe_load(path.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                state = None
-            ok = (
-                isinstance(state, dict)
-                and {"step", "optimizer_step", "avg_train_loss"} <= set(state)
-                if path.name == "brain.ckpt"
-                else isinstance(state, int)
-            )
-            if not ok:
-                return f"{path.name} is incomplete"
+        problem = _file_problem(path)
+        if problem:
+            return f"{path.name} {problem}"
     return None
+
+
+def _file_problem(path):
+    """Why one file of a checkpoint folder is partial (None if it is not)."""
+    if path.stat().st_size == 0:
+        return "is empty"
+    with open(path, "rb") as fin:
+        head = fin.read(4)
+    if head.startswith(b"PK"):
+        if not zipfile.is_zipfile(path):
+            return "is truncated (no end-of-archive record)"
+        return None
+    if path.stem not in ("brain", "counter"):
+        return None
+    try:
+        state = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        state = None
+    if path.stem == "brain":
+        keys = {"step", "optimizer_step", "avg_train_loss"}
+        ok = isinstance(state, dict) and keys <= set(state)
+    else:
+        ok = isinstance(state, int)
+    return None if ok else "is incomplete"
 
 
 def usable_checkpoints(save_dir, required=()):
@@ -460,3 +420,268 @@ def usable_checkpoints(save_dir, required=()):
         good.append(Checkpoint(folder, meta, files))
     good.sort(key=lambda ckpt: ckpt.meta["unixtime"])
     return good, rejected
+
+
+def is_complete_checkpoint(ckpt):
+    """Whether a training run can resume from a checkpoint.
+
+    It can when the folder is intact and holds every file of
+    :data:`RECOVERABLES` (see :func:`checkpoint_problem`). This is the
+    ``ckpt_predicate`` of every recovery of a training run, and what
+    :func:`find_resume_checkpoint` looks for.
+
+    Arguments
+    ---------
+    ckpt : speechbrain.utils.checkpoints.Checkpoint
+        The checkpoint (``path`` is its folder).
+
+    Returns
+    -------
+    bool
+        True if complete.
+
+    Example
+    -------
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> networks = {name: torch.nn.Linear(1, 1) for name in RECOVERABLES}
+    >>> checkpointer = Checkpointer(getfixture("tmp_path"), networks)
+    >>> ckpt = checkpointer.save_checkpoint()
+    >>> is_complete_checkpoint(ckpt)
+    True
+    >>> os.remove(ckpt.paramfiles["lr_scheduler"])
+    >>> is_complete_checkpoint(ckpt)
+    False
+    """
+    return checkpoint_problem(ckpt.path, RECOVERABLES) is None
+
+
+def remove_incomplete_checkpoints(save_dir):
+    """Deletes the checkpoint folders that are not complete.
+
+    Run before a run resumes (on the main process only): such a folder,
+    left partial by a run killed while writing it, is never loaded, and
+    removing it keeps SpeechBrain's checkpointer, which reads every
+    ``CKPT.yaml`` and fails on an empty one, from tripping over it, and
+    from keeping it as the "best" checkpoint in place of a complete one.
+
+    Arguments
+    ---------
+    save_dir : str or os.PathLike
+        The run's ``save/`` folder.
+
+    Returns
+    -------
+    list of (pathlib.Path, str)
+        The folders removed and why.
+
+    Example
+    -------
+    >>> partial = getfixture("tmp_path") / "CKPT+killed"
+    >>> partial.mkdir()
+    >>> _ = (partial / CKPT_META).write_text("")
+    >>> [why for _, why in remove_incomplete_checkpoints(partial.parent)]
+    ['CKPT.yaml is incomplete']
+    >>> partial.exists()
+    False
+    """
+    _, rejected = usable_checkpoints(save_dir, RECOVERABLES)
+    for folder, problem in rejected:
+        logger.warning(
+            f"Deleting the incomplete checkpoint {folder} ({problem}; the "
+            "run was interrupted while writing it)"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    return rejected
+
+
+def find_resume_checkpoint(checkpointer):
+    """The checkpoint a training run resumes from: its latest complete one.
+
+    The same as ``checkpointer.recover_if_possible(ckpt_predicate=``
+    :func:`is_complete_checkpoint` ``)`` loads, but without loading it and
+    without failing on a partial folder.
+
+    Arguments
+    ---------
+    checkpointer : speechbrain.utils.checkpoints.Checkpointer
+        The run's checkpointer.
+
+    Returns
+    -------
+    Checkpoint or None
+        What a resumed run would load; None for a new run.
+
+    Example
+    -------
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> checkpointer = Checkpointer(getfixture("tmp_path"))
+    >>> find_resume_checkpoint(checkpointer) is None
+    True
+    """
+    good, _ = usable_checkpoints(checkpointer.checkpoints_dir, RECOVERABLES)
+    return good[-1] if good else None
+
+
+# -------------------------------------------------------------- runs ---
+def read_run_config(run_dir):
+    """Reads the ``model_config.json`` of a training run.
+
+    Arguments
+    ---------
+    run_dir : str or os.PathLike
+        The run's ``output_folder``.
+
+    Returns
+    -------
+    dict
+        Classes, transformer size, median windows, stage and objective
+        (``objective_key``, ``objective_mode``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder is not a training run.
+    ValueError
+        If the file is not valid JSON or its ``objective_mode`` is neither
+        ``"min"`` nor ``"max"``.
+
+    Example
+    -------
+    >>> run = getfixture("tmp_path")
+    >>> _ = (run / RUN_CONFIG).write_text('{"objective_mode": "max"}')
+    >>> read_run_config(run)
+    {'objective_mode': 'max'}
+    """
+    path = Path(run_dir) / RUN_CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: {run_dir} is not a training run folder "
+            "(output_folder of recipes/DESED/SED/train.py)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fin:
+            config = json.load(fin)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: invalid JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    mode = config.get("objective_mode", "max")
+    if mode not in ("max", "min"):
+        raise ValueError(
+            f"{path}: objective_mode must be 'max' or 'min', got {mode!r}"
+        )
+    return config
+
+
+def find_run(path):
+    """The checkpoint folder and configuration of a training run.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The run's ``output_folder`` (``model_config.json`` and ``save/``),
+        a folder holding ``save/``, or the ``save/`` folder itself.
+
+    Returns
+    -------
+    tuple
+        ``(save_dir, config)``: the folder of the ``CKPT+*`` folders
+        (``pathlib.Path``) and the run's ``model_config.json`` (``{}``
+        when the folder has none).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` or the run's ``save/`` folder does not exist.
+
+    Example
+    -------
+    >>> run = getfixture("tmp_path")
+    >>> (run / SAVE_FOLDER).mkdir()
+    >>> save_dir, config = find_run(run)
+    >>> save_dir.name, config
+    ('save', {})
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"Training run folder not found: {path}")
+    is_run = (path / RUN_CONFIG).is_file()
+    config = read_run_config(path) if is_run else {}
+    save_dir = path / SAVE_FOLDER
+    if not is_run and not save_dir.is_dir():
+        save_dir = path
+    if not save_dir.is_dir():
+        raise FileNotFoundError(f"No checkpoints: {save_dir} does not exist")
+    return save_dir, config
+
+
+def find_best_checkpoint(path, allow_latest=False):
+    """The best checkpoint of a training run, by its objective.
+
+    Only intact checkpoints holding both networks are considered (see
+    :func:`checkpoint_problem`); partial ones, left by a killed run, are
+    ignored with a warning. The objective's key and direction come from
+    the run's ``model_config.json`` (``objective_key``,
+    ``objective_mode``), else from the checkpoints' meta
+    (``objective_mode``), else the objective is maximised. The latest
+    checkpoint wins among equal objectives (as SpeechBrain's).
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        A run folder, see :func:`find_run`.
+    allow_latest : bool
+        If no checkpoint records the objective: return the latest
+        checkpoint (with a warning) when True, raise when False.
+
+    Returns
+    -------
+    tuple
+        ``(checkpoint, config)``: a SpeechBrain ``Checkpoint`` (``path``,
+        ``meta``, ``paramfiles``) and the run's ``model_config.json``
+        (``{}`` if none).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no usable checkpoint (recording the
+        objective, unless ``allow_latest``).
+
+    Example
+    -------
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> networks = {name: torch.nn.Linear(1, 1) for name in NETWORKS}
+    >>> checkpointer = Checkpointer(getfixture("tmp_path"), networks)
+    >>> for loss in (0.3, 0.1, 0.2):
+    ...     _ = checkpointer.save_checkpoint(
+    ...         meta={"objective": loss, "objective_mode": "min"}
+    ...     )
+    >>> ckpt, config = find_best_checkpoint(getfixture("tmp_path"))
+    >>> ckpt.meta["objective"], config
+    (0.1, {})
+    """
+    save_dir, config = find_run(path)
+    key = config.get("objective_key", OBJECTIVE_KEY)
+    good, rejected = usable_checkpoints(save_dir, NETWORKS)
+    for folder, problem in rejected:
+        logger.warning(
+            f"Ignoring the incomplete checkpoint {folder}: {problem}"
+        )
+    ckpts = [c for c in good if key in c.meta]
+    if not ckpts:
+        if allow_latest and good:
+            logger.warning(
+                f"No checkpoint of {save_dir} records the objective "
+                f"'{key}'; using the latest, {good[-1].path}"
+            )
+            return good[-1], config
+        raise FileNotFoundError(
+            f"No complete checkpoint in {save_dir}"
+            + (f" records the objective '{key}'" if good else "")
+        )
+    mode = config.get("objective_mode")
+    if mode is None:
+        mode = ckpts[-1].meta.get("objective_mode", "max")
+    sign = -1.0 if mode == "min" else 1.0
+    # Newest first, so the latest wins among equal objectives.
+    return max(reversed(ckpts), key=lambda c: sign * c.meta[key]), config

@@ -10,7 +10,9 @@ Example
 Directories are searched (recursively) for audio files. A file that cannot
 be read (missing, empty, corrupt) is reported with its name and skipped;
 the other files are processed and the command exits with status 1 at the
-end, listing the failures.
+end, listing the failures. The detection itself is
+:func:`speechbrain_atst.inference.detect_files`; this module expands the
+inputs, loads the model, shows the progress and sets the exit status.
 
 Authors
  * speechbrain-atst team 2026
@@ -182,12 +184,6 @@ def collect_inputs(inputs):
     return entries, problems
 
 
-def _score_id(name):
-    """A flat audio id for a file's score TSV / PNG name."""
-    stem = name.rsplit(".", 1)[0] if "." in Path(name).name else name
-    return stem.replace("/", "__")
-
-
 def _load_model(args):
     """Loads the interface from ``--model`` with the run options."""
     from speechbrain_atst.inference import SEDInterface
@@ -207,6 +203,19 @@ def _load_model(args):
     )
 
 
+def _report(events, n_ok, failures, args):
+    """Prints where the outputs are and lists the failures (stderr)."""
+    print(f"{len(events)} events in {n_ok} file(s) written to {args.out}")
+    if args.scores_dir and n_ok:
+        print(f"Score TSVs in {args.scores_dir}")
+    if args.plot and n_ok:
+        print(f"Plots in {args.plot}")
+    if failures:
+        print(f"{len(failures)} input(s) failed:", file=sys.stderr)
+        for item, reason in failures:
+            print(f"  {item}: {reason}", file=sys.stderr)
+
+
 def run(args):
     """Runs detection over the inputs.
 
@@ -221,11 +230,9 @@ def run(args):
         0 if every file was processed, 1 if some failed, 2 if nothing could
         start (bad model or arguments).
     """
-    import pandas as pd
     from tqdm import tqdm
 
-    from speechbrain_atst.evaluation import write_scores
-    from speechbrain_atst.inference import EVENT_COLUMNS, plot_detection
+    from speechbrain_atst.inference import detect_files, write_events
 
     try:
         threshold = parse_threshold(args.threshold)
@@ -237,53 +244,20 @@ def run(args):
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
 
-    entries, failures = collect_inputs(args.inputs)
-    all_events = []
-    sample_rate = int(sed.hparams.sample_rate)
-    for path, name in tqdm(entries, unit="file", desc="detect"):
-        try:
-            wav = sed.load_audio(path)
-            duration = wav.shape[0] / sample_rate
-            scores = sed.frame_scores_batch(wav[None])[0]
-            events = sed.scores_to_events(scores, duration, threshold, name)
-            all_events.append(events)
-            if args.scores_dir:
-                frame = sed.scores_dataframe(scores, duration)
-                write_scores({_score_id(name): frame}, args.scores_dir)
-            if args.plot:
-                plot_detection(
-                    Path(args.plot) / f"{_score_id(name)}.png",
-                    wav,
-                    scores,
-                    events,
-                    sed.classes,
-                    threshold=sed.thresholds(threshold),
-                    title=name,
-                    sample_rate=sample_rate,
-                )
-        except Exception as err:
-            failures.append((str(path), f"{type(err).__name__}: {err}"))
-            tqdm.write(f"FAILED {path}: {err}", file=sys.stderr)
-
-    events = (
-        pd.concat(all_events, ignore_index=True)
-        if all_events
-        else pd.DataFrame(columns=EVENT_COLUMNS)
+    entries, problems = collect_inputs(args.inputs)
+    events, failures = detect_files(
+        sed,
+        entries,
+        threshold=threshold,
+        scores_dir=args.scores_dir,
+        plot_dir=args.plot,
+        progress=lambda items: tqdm(items, unit="file", desc="detect"),
+        on_failure=lambda path, err: tqdm.write(
+            f"FAILED {path}: {err}", file=sys.stderr
+        ),
     )
-    events = events.astype({"onset": float, "offset": float, "score": float})
-    events = events.round({"onset": 3, "offset": 3, "score": 4})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    events.to_csv(out, sep="\t", index=False)
-    n_ok = len(all_events)
-    print(f"{len(events)} events in {n_ok} file(s) written to {out}")
-    if args.scores_dir and n_ok:
-        print(f"Score TSVs in {args.scores_dir}")
-    if args.plot and n_ok:
-        print(f"Plots in {args.plot}")
-    if failures:
-        print(f"{len(failures)} input(s) failed:", file=sys.stderr)
-        for item, reason in failures:
-            print(f"  {item}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    write_events(events, args.out)
+    n_ok = len(entries) - len(failures)
+    failures = problems + failures
+    _report(events, n_ok, failures, args)
+    return 1 if failures else 0

@@ -6,8 +6,11 @@
   JSON manifests and evaluation TSVs from a DESED tree.
 - :mod:`~speechbrain_atst.data.synth`: ``synthesize_mini_desed`` writes a
   small synthesized dataset in the same layout.
-- :mod:`~speechbrain_atst.data.tsv`: ``read_tsv``, the reader of every
-  metadata table (DESED TSVs, ground truth, durations).
+- :mod:`~speechbrain_atst.data.tsv`: the one reader of every metadata
+  table, with one set of repair rules for the preparation and the
+  evaluation: ``read_strong_labels`` (``filename onset offset
+  event_label``), ``read_weak_labels`` (``filename event_labels``),
+  ``read_clip_durations`` (``filename duration``), on ``read_tsv``.
 
 ``DESED_LAYOUT`` (below) is the one description of the DESED ``dataset/``
 folder that both the synthesizer and the preparation use. The functions are
@@ -71,7 +74,10 @@ _EXPORTS = {
     "resample": "audio",
     "prepare_desed": "desed",
     "synthesize_mini_desed": "synth",
+    "read_clip_durations": "tsv",
+    "read_strong_labels": "tsv",
     "read_tsv": "tsv",
+    "read_weak_labels": "tsv",
 }
 
 __all__ = ["DESED_LAYOUT", *_EXPORTS]

@@ -58,14 +58,14 @@ Authors
 
 import json
 import logging
-import math
 import os
 
 import pandas as pd
 
 from speechbrain_atst.data import DESED_LAYOUT
 from speechbrain_atst.data.audio import audio_info
-from speechbrain_atst.data.tsv import merge_overlapping, read_tsv
+from speechbrain_atst.data.tsv import STRONG_COLUMNS as _STRONG_COLUMNS
+from speechbrain_atst.data.tsv import read_strong_labels, read_weak_labels
 from speechbrain_atst.labels import load_classes
 
 logger = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ MANIFESTS = (
 )
 #: Manifests that get ground-truth and durations TSVs for evaluation.
 EVAL_SETS = ("synth_valid", "strong_valid", "validation")
-_STRONG_COLUMNS = ("filename", "onset", "offset", "event_label")
-_WEAK_COLUMNS = ("filename", "event_labels")
 
 
 # ---------------------------------------------------------------------------
@@ -100,51 +98,19 @@ _WEAK_COLUMNS = ("filename", "event_labels")
 # ---------------------------------------------------------------------------
 
 
-def _number(path, line_no, name, text):
-    """Parses a finite float or raises an error naming file and line."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"{path}, line {line_no}: cannot parse {name} {text!r} as a number"
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError(f"{path}, line {line_no}: {name} is {text!r}")
-    return value
-
-
-def _check_label(path, line_no, label, known):
-    """Raises an error naming file and line for an unknown label."""
-    if label not in known:
-        raise ValueError(
-            f"{path}, line {line_no}: unknown event label {label!r}; "
-            f"known classes: {', '.join(known)}"
-        )
-
-
-def _lines(numbers, limit=5):
-    """``"lines 3, 7, 9"`` for the first ``limit`` line numbers."""
-    shown = ", ".join(str(n) for n in numbers[:limit])
-    more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
-    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
-
-
 def read_strong_tsv(path, classes=None):
-    """Reads a strong-label TSV (``filename onset offset event_label``).
+    """Reads a DESED strong-label TSV (``filename onset offset event_label``).
 
-    A row with empty onset, offset and label (or only a filename) declares
-    a clip without events. Harmless problems are repaired, with a warning
-    that counts them and names their lines: exact duplicate rows are kept
-    once, zero-length events (onset = offset) are dropped, and overlapping
-    or touching events of one class in a clip are merged into one (their
-    union: what the frame labels hold anyway, and what sed_scores_eval
-    requires of a ground truth). Anything else is an error.
+    :func:`speechbrain_atst.data.tsv.read_strong_labels` keyed by file
+    name, with DESED's classes by default: its rules (the one set of the
+    preparation and the evaluation) repair duplicate rows, zero-length
+    events and overlapping or touching events of one class with a counted
+    warning, and refuse anything else wrong, naming the file and the line.
 
     Arguments
     ---------
     path : str or os.PathLike
-        The TSV file (tab-separated; see :func:`speechbrain_atst.data.tsv.
-        read_tsv` for the encodings and variants accepted).
+        The TSV file.
     classes : None, str or sequence of str
         Known classes (see ``labels.load_classes``); DESED's by default.
 
@@ -152,13 +118,6 @@ def read_strong_tsv(path, classes=None):
     -------
     dict
         ``{filename: [(onset, offset, label), ...]}`` in file order.
-
-    Raises
-    ------
-    ValueError
-        Naming the file and line: missing columns, fields not separated
-        by tabs, an incomplete row, a number that does not parse, a
-        negative onset, onset > offset or an unknown label.
 
     Example
     -------
@@ -169,70 +128,14 @@ def read_strong_tsv(path, classes=None):
     >>> read_strong_tsv(path)
     {'a.wav': [(0.5, 1.25, 'Dog')], 'b.wav': []}
     """
-    known = load_classes(classes)
-    clips, seen = {}, {}
-    duplicates, zero_length = [], []
-    for line_no, row in read_tsv(path, _STRONG_COLUMNS):
-        fname = row["filename"]
-        if not fname:
-            raise ValueError(f"{path}, line {line_no}: empty filename")
-        values = [row["onset"], row["offset"], row["event_label"]]
-        events = clips.setdefault(fname, [])
-        if not any(values):
-            continue
-        if not all(values):
-            raise ValueError(
-                f"{path}, line {line_no}: incomplete event {values}; give "
-                "onset, offset and event_label, or leave all three empty "
-                "for a clip without events"
-            )
-        onset = _number(path, line_no, "onset", values[0])
-        offset = _number(path, line_no, "offset", values[1])
-        label = values[2]
-        if onset < 0:
-            raise ValueError(f"{path}, line {line_no}: negative onset {onset}")
-        if onset > offset:
-            raise ValueError(
-                f"{path}, line {line_no}: onset {onset} >= offset {offset} "
-                "(the event ends before it starts)"
-            )
-        _check_label(path, line_no, label, known)
-        key = (fname, onset, offset, label)
-        if key in seen:
-            duplicates.append(line_no)
-            continue
-        seen[key] = line_no
-        if onset == offset:
-            zero_length.append(line_no)
-            continue
-        events.append((onset, offset, label, line_no))
-    merged = []
-    for fname, events in clips.items():
-        kept, absorbed = merge_overlapping(events)
-        clips[fname] = [(on, off, lab) for on, off, lab, _ in kept]
-        merged += absorbed
-    for numbers, what in (
-        (duplicates, "duplicate rows dropped"),
-        (zero_length, "zero-length events (onset = offset) dropped"),
-        (
-            sorted(merged),
-            "events merged into an overlapping or touching "
-            "event of the same class and clip",
-        ),
-    ):
-        if numbers:
-            logger.warning(
-                "%s: %d %s (%s)", path, len(numbers), what, _lines(numbers)
-            )
-    return clips
+    return read_strong_labels(path, classes=load_classes(classes))
 
 
 def read_weak_tsv(path, classes=None):
-    """Reads a weak-label TSV (``filename event_labels``, comma-separated).
+    """Reads a DESED weak-label TSV (``filename event_labels``).
 
-    A row repeating an earlier row of the same file (same labels, in any
-    order) is dropped with a warning; a file listed twice with different
-    labels is an error.
+    :func:`speechbrain_atst.data.tsv.read_weak_labels` with DESED's
+    classes by default.
 
     Arguments
     ---------
@@ -246,13 +149,6 @@ def read_weak_tsv(path, classes=None):
     dict
         ``{filename: [label, ...]}`` in file order.
 
-    Raises
-    ------
-    ValueError
-        Naming the file and line: missing columns, fields not separated
-        by tabs, an unknown label or a file listed twice with different
-        labels.
-
     Example
     -------
     >>> path = getfixture("tmp_path") / "weak.tsv"
@@ -261,35 +157,7 @@ def read_weak_tsv(path, classes=None):
     >>> read_weak_tsv(path)
     {'a.wav': ['Dog', 'Cat']}
     """
-    known = load_classes(classes)
-    clips, first_line, duplicates = {}, {}, []
-    for line_no, row in read_tsv(path, _WEAK_COLUMNS):
-        fname = row["filename"]
-        if not fname:
-            raise ValueError(f"{path}, line {line_no}: empty filename")
-        labels = [lab.strip() for lab in row["event_labels"].split(",")]
-        labels = list(dict.fromkeys(lab for lab in labels if lab))
-        for label in labels:
-            _check_label(path, line_no, label, known)
-        if fname in clips:
-            if set(clips[fname]) == set(labels):
-                duplicates.append(line_no)
-                continue
-            raise ValueError(
-                f"{path}, line {line_no}: {fname} already listed on line "
-                f"{first_line[fname]} with other labels "
-                f"({', '.join(clips[fname]) or 'none'})"
-            )
-        clips[fname] = labels
-        first_line[fname] = line_no
-    if duplicates:
-        logger.warning(
-            "%s: %d duplicate rows dropped (%s)",
-            path,
-            len(duplicates),
-            _lines(duplicates),
-        )
-    return clips
+    return read_weak_labels(path, classes=load_classes(classes))
 
 
 # ---------------------------------------------------------------------------

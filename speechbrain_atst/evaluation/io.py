@@ -5,23 +5,22 @@
 * ``read_ground_truth``: ``filename onset offset event_label`` TSV;
 * ``read_durations``: ``filename duration`` TSV.
 
-Errors name the file (and line) and the problem.
+The two TSVs are read by :mod:`speechbrain_atst.data.tsv`, the readers and
+rules of the preparation, keyed by audio id. Errors name the file (and
+line) and the problem.
 
 Authors
  * speechbrain-atst team 2026
 """
 
-import logging
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from speechbrain_atst.data.tsv import read_clip_durations, read_strong_labels
 from speechbrain_atst.evaluation.compat import sed_scores_eval
-
-logger = logging.getLogger(__name__)
 
 
 def write_scores(scores, folder):
@@ -159,40 +158,24 @@ def _read_score_file(path):
     return frame
 
 
-def _audio_id(name):
-    """Audio id of a file name: the name without its extension."""
-    return str(name).rsplit(".", maxsplit=1)[0]
-
-
-def _time(where, name, value):
-    """A finite float or an error naming ``where``."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{where}: {name} must be a number, got {value!r}"
-        ) from None
-    if not math.isfinite(number):
-        raise ValueError(f"{where}: {name} is {value!r}")
-    return number
-
-
 def read_ground_truth(ground_truth, classes=None):
-    """Reads strong ground truth: ``filename onset offset event_label`` TSV.
+    """Reads strong ground truth keyed by audio id (sed_scores_eval's).
 
-    Rows with empty onset, offset and label (or only a filename) mark
-    clips without events (kept with an empty list). Audio ids are file
-    names without extension, as in sed_scores_eval. Harmless problems are
-    repaired with a warning that counts them (and names their lines):
-    zero-length events are dropped, and overlapping or touching events of
-    one class in a clip (exact duplicates included) are merged into their
-    union, which sed_scores_eval requires. Other problems are errors
-    naming the file and line.
+    :func:`speechbrain_atst.data.tsv.read_strong_labels` with
+    ``audio_ids=True``: the reader and the rules of the preparation. Rows
+    with empty onset, offset and label (or only a filename) mark clips
+    without events (kept with an empty list); duplicate rows, zero-length
+    events and overlapping or touching events of one class (which
+    sed_scores_eval refuses) are repaired with a counted warning; other
+    problems are errors naming the file and line. Events running past the
+    end of their clip are kept, as the DCASE evaluation uses them.
 
     Arguments
     ---------
     ground_truth : str, os.PathLike or dict
-        A TSV path or ``{audio_id: [(onset, offset, label), ...]}``.
+        A ``filename onset offset event_label`` TSV path, or
+        ``{audio_id: [(onset, offset, label), ...]}`` (checked by the same
+        rules).
     classes : sequence of str, optional
         If given, a label outside it is an error (naming its line).
 
@@ -206,143 +189,30 @@ def read_ground_truth(ground_truth, classes=None):
     >>> read_ground_truth({"a": [(0.5, 1.0, "Dog")], "b": []})
     {'a': [(0.5, 1.0, 'Dog')], 'b': []}
     """
-    from speechbrain_atst.data.tsv import merge_overlapping, read_tsv
-
-    if isinstance(ground_truth, dict):
-        source = "ground truth"
-        rows = [
-            (str(audio_id), ev[0], ev[1], ev[2], None)
-            for audio_id, events in ground_truth.items()
-            for ev in events
-        ]
-        out = {str(audio_id): [] for audio_id in ground_truth}
-    else:
-        source = os.fspath(ground_truth)
-        out, rows = {}, []
-        columns = ("filename", "onset", "offset", "event_label")
-        for line, row in read_tsv(ground_truth, columns):
-            if not row["filename"]:
-                raise ValueError(f"{source}, line {line}: empty filename")
-            audio_id = _audio_id(row["filename"])
-            out.setdefault(audio_id, [])
-            values = [row["onset"], row["offset"], row["event_label"]]
-            if not any(values):
-                continue
-            if not all(values):
-                raise ValueError(
-                    f"{source}, line {line}: incomplete event {values}; "
-                    "give onset, offset and event_label, or leave all "
-                    "three empty for a clip without events"
-                )
-            rows.append((audio_id, *values, line))
-    zero_length, events_of = [], {}
-    for audio_id, onset, offset, label, line in rows:
-        where = f"{source}" + (f", line {line}" if line else f", {audio_id}")
-        onset = _time(where, "onset", onset)
-        offset = _time(where, "offset", offset)
-        label = str(label).strip()
-        if onset < 0:
-            raise ValueError(f"{where}: negative onset {onset}")
-        if offset < onset:
-            raise ValueError(
-                f"{where}: offset {offset} is not after onset {onset}"
-            )
-        if classes is not None and label not in classes:
-            raise ValueError(
-                f"{where}: label {label!r} is not one of the classes "
-                f"{list(classes)}"
-            )
-        if offset == onset:
-            zero_length.append(line or audio_id)
-            continue
-        events_of.setdefault(audio_id, []).append(
-            (onset, offset, label, line or audio_id)
-        )
-    merged = []
-    for audio_id, events in events_of.items():
-        kept, absorbed = merge_overlapping(events)
-        out[audio_id] = [(on, off, lab) for on, off, lab, _ in kept]
-        merged += absorbed
-    for tags, what in (
-        (zero_length, "zero-length events (onset = offset) dropped"),
-        (
-            merged,
-            "events merged into an overlapping or touching event of "
-            "the same class and clip",
-        ),
-    ):
-        if tags:
-            shown = ", ".join(str(t) for t in tags[:5])
-            more = " ..." if len(tags) > 5 else ""
-            kind = "lines" if isinstance(tags[0], int) else "clips"
-            logger.warning(
-                f"{source}: {len(tags)} {what} ({kind} {shown}{more})"
-            )
-    return out
+    return read_strong_labels(ground_truth, classes=classes, audio_ids=True)
 
 
 def read_durations(durations):
-    """Reads clip durations: ``filename duration`` TSV.
+    """Reads clip durations keyed by audio id (sed_scores_eval's).
 
-    A clip listed twice with the same duration is kept once (with a
-    warning); with two different durations it is an error.
+    :func:`speechbrain_atst.data.tsv.read_clip_durations` with
+    ``audio_ids=True``: a clip listed twice with the same duration is kept
+    once (with a warning); with two different durations, or a duration
+    that is not a positive number, it is an error naming the file and line.
 
     Arguments
     ---------
     durations : str, os.PathLike or dict
-        A TSV path or ``{audio_id: seconds}``.
+        A ``filename duration`` TSV path or ``{audio_id: seconds}``.
 
     Returns
     -------
     dict
         ``{audio_id: duration}`` (float seconds).
 
-    Raises
-    ------
-    ValueError
-        Naming the file and line: missing columns, fields not separated by
-        tabs, a duration that is not a positive number, a clip listed
-        twice with different durations.
-
     Example
     -------
     >>> read_durations({"a": 10})
     {'a': 10.0}
     """
-    from speechbrain_atst.data.tsv import read_tsv
-
-    if isinstance(durations, dict):
-        source = "durations"
-        items = [(str(k), v, None) for k, v in durations.items()]
-    else:
-        source = os.fspath(durations)
-        items = []
-        for line, row in read_tsv(durations, ("filename", "duration")):
-            if not row["filename"]:
-                raise ValueError(f"{source}, line {line}: empty filename")
-            items.append((_audio_id(row["filename"]), row["duration"], line))
-    out, first, repeated = {}, {}, []
-    for audio_id, value, line in items:
-        where = f"{source}, " + (f"line {line}" if line else audio_id)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            value = float("nan")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{where}: duration must be a positive number")
-        if audio_id in out:
-            if out[audio_id] != value:
-                raise ValueError(
-                    f"{where}: {audio_id} already has the duration "
-                    f"{out[audio_id]} (line {first[audio_id]}), not {value}"
-                )
-            repeated.append(line)
-            continue
-        out[audio_id], first[audio_id] = value, line
-    if repeated:
-        logger.warning(
-            f"{source}: {len(repeated)} duplicate rows dropped (lines "
-            f"{', '.join(str(n) for n in repeated[:5])}"
-            f"{' ...' if len(repeated) > 5 else ''})"
-        )
-    return out
+    return read_clip_durations(durations, audio_ids=True)

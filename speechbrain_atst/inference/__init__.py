@@ -7,6 +7,8 @@
   (``hyperparams.yaml``, ``model.ckpt``, ``README.md``) from a training run
   or an official ATST-SED checkpoint.
 * :func:`plot_detection`: a PNG with spectrogram, scores and events.
+* :func:`detect_files` / :func:`write_events`: events of a list of audio
+  files (failed files reported, the others processed) and their TSV.
 
 Example
 -------
@@ -18,6 +20,11 @@ Authors
  * speechbrain-atst team 2026
 """
 
+from speechbrain_atst.inference.detect import (
+    detect_files,
+    output_id,
+    write_events,
+)
 from speechbrain_atst.inference.export import (
     convert_official,
     export_run,
@@ -27,23 +34,25 @@ from speechbrain_atst.inference.export import (
 from speechbrain_atst.inference.interface import (
     EVENT_COLUMNS,
     SEDInterface,
-    merge_weights,
     resolve_source,
     strict_load,
-    window_plan,
 )
 from speechbrain_atst.inference.plot import plot_detection
+from speechbrain_atst.inference.windowing import merge_weights, window_plan
 
 __all__ = [
     "EVENT_COLUMNS",
     "SEDInterface",
     "convert_official",
+    "detect_files",
     "export_run",
     "find_best_checkpoint",
     "merge_weights",
+    "output_id",
     "plot_detection",
     "resolve_source",
     "strict_load",
     "window_plan",
+    "write_events",
     "write_model_folder",
 ]

@@ -21,7 +21,6 @@ Authors
 
 import datetime
 import json
-import logging
 import math
 import re
 from pathlib import Path
@@ -30,9 +29,11 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_atst.checkpoints import (
+    NETWORKS,
+    find_best_checkpoint,
     load_checkpoint,
     load_state_dict_strict,
-    usable_checkpoints,
+    read_run_config,
 )
 from speechbrain_atst.labels import (
     DESED_CLASSES,
@@ -41,14 +42,12 @@ from speechbrain_atst.labels import (
 )
 from speechbrain_atst.resources import INFERENCE_TEMPLATE, shipped_path
 
-logger = logging.getLogger(__name__)
-
 #: Model folder file names.
 HPARAMS_FILE = "hyperparams.yaml"
 WEIGHTS_FILE = "model.ckpt"
 CARD_FILE = "README.md"
 #: Which network of a run (or an official checkpoint) to publish.
-WHICH = ("teacher", "student")
+WHICH = NETWORKS
 #: Keys of the template filled in for each model.
 FILLED_KEYS = (
     "classes",
@@ -420,62 +419,6 @@ def _test_metrics(run_dir, which):
     return metrics or None
 
 
-def find_best_checkpoint(run_dir):
-    """The best checkpoint of a training run, by its objective.
-
-    Arguments
-    ---------
-    run_dir : str or os.PathLike
-        The run's ``output_folder`` (``model_config.json``, ``save/``).
-
-    Returns
-    -------
-    tuple
-        ``(checkpoint, config)``: a SpeechBrain ``Checkpoint`` (``path``,
-        ``meta``, ``paramfiles``) and the run's ``model_config.json``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder, its ``model_config.json`` or any checkpoint with
-        the objective is missing.
-    """
-    run_dir = Path(run_dir)
-    config_path = run_dir / "model_config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(
-            f"{config_path} not found: {run_dir} is not a training run "
-            "folder (output_folder of recipes/DESED/SED/train.py)"
-        )
-    config = _read_json(config_path)
-    save_dir = run_dir / "save"
-    if not save_dir.is_dir():
-        raise FileNotFoundError(f"No checkpoints: {save_dir} does not exist")
-    key = config.get("objective_key", "objective")
-    mode = config.get("objective_mode", "max")
-    if mode not in ("max", "min"):
-        raise ValueError(
-            f"{config_path}: objective_mode must be 'max' or 'min', got "
-            f"{mode!r}"
-        )
-    # Folders left partial by a killed run are never exported.
-    good, rejected = usable_checkpoints(save_dir, ("student", "teacher"))
-    for folder, problem in rejected:
-        logger.warning(
-            f"Ignoring the incomplete checkpoint {folder}: {problem}"
-        )
-    ckpts = [c for c in good if key in c.meta]
-    if not ckpts:
-        raise FileNotFoundError(
-            f"No complete checkpoint in {save_dir} records the objective "
-            f"'{key}'"
-        )
-    sign = 1.0 if mode == "max" else -1.0
-    # Newest first, so the latest wins among equal objectives.
-    ckpt = max(reversed(ckpts), key=lambda c: sign * c.meta[key])
-    return ckpt, config
-
-
 def export_run(run_dir, out_dir, which="teacher"):
     """Publishes the best checkpoint of a training run as a model folder.
 
@@ -499,7 +442,8 @@ def export_run(run_dir, out_dir, which="teacher"):
     """
     _check_which(which)
     run_dir = Path(run_dir)
-    ckpt, config = find_best_checkpoint(run_dir)
+    config = read_run_config(run_dir)
+    ckpt, _ = find_best_checkpoint(run_dir)
     if which not in ckpt.paramfiles:
         raise KeyError(
             f"{ckpt.path} has no '{which}' weights; it holds "

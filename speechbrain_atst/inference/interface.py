@@ -44,10 +44,15 @@ from speechbrain_atst.evaluation import (
     scores_to_dataframe,
 )
 from speechbrain_atst.evaluation import scores_to_events as decode_events
+from speechbrain_atst.inference.windowing import (
+    FRAME_SAMPLES,
+    cut_window,
+    merge_weights,
+    merge_window_scores,
+    window_plan,
+)
 from speechbrain_atst.labels import (
     CLIP_SECONDS,
-    CNN_HOP,
-    NET_POOLING,
     SAMPLE_RATE,
     FrameGrid,
     load_classes,
@@ -56,10 +61,6 @@ from speechbrain_atst.labels import (
 
 #: Columns of the event DataFrames (DESED order, plus the event score).
 EVENT_COLUMNS = ["filename", "onset", "offset", "event_label", "score"]
-#: Ways of combining the frame scores of overlapping windows.
-MERGE_MODES = ("crossfade", "mean")
-#: Samples per output frame (64 ms at 16 kHz).
-FRAME_SAMPLES = CNN_HOP * NET_POOLING
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -216,103 +217,6 @@ def resolve_source(source):
         f"Model folder not found: {text} (hub models are named "
         "'organisation/name')"
     )
-
-
-def window_plan(
-    n_samples, window_samples, window_frames, hop_frames, frame_samples
-):
-    """Window starts (in frames) and output length for ``n_samples``.
-
-    Windows start every ``hop_frames`` frames; the last one starts at
-    ``n_frames - window_frames`` so that it ends with the audio (it may run
-    past the last sample by less than one frame plus the part of a window
-    that yields no frame). A signal no longer than one window uses a
-    single window and keeps the frames that overlap it (at most
-    ``window_frames``).
-
-    Arguments
-    ---------
-    n_samples : int
-        Length of the signal (samples).
-    window_samples : int
-        Length of a window (samples, 160000 for 10 s).
-    window_frames : int
-        Output frames of one window (156 for 10 s).
-    hop_frames : int
-        Hop between window starts (frames).
-    frame_samples : int
-        Samples per output frame (1024).
-
-    Returns
-    -------
-    tuple
-        ``(starts, n_frames)``: list of window starts in frames and the
-        number of output frames of the merged signal.
-
-    Example
-    -------
-    >>> window_plan(48000, 160000, 156, 125, 1024)
-    ([0], 47)
-    >>> window_plan(30 * 16000, 160000, 156, 125, 1024)
-    ([0, 125, 250, 313], 469)
-    """
-    n_frames = math.ceil(n_samples / frame_samples)
-    if n_samples <= window_samples:
-        return [0], min(n_frames, window_frames)
-    last = n_frames - window_frames
-    starts = list(range(0, last, hop_frames))
-    starts.append(last)
-    return starts, n_frames
-
-
-def merge_weights(starts, window_frames, mode="crossfade"):
-    """Per-window weights of each output frame for overlap averaging.
-
-    ``"mean"`` weighs every frame 1. ``"crossfade"`` ramps the weights
-    linearly over each overlap with a neighbouring window, so a frame
-    counts more in the window where it is further from the edge (more
-    context on both sides) and the merged scores have no jump where the
-    number of covering windows changes. Weights are normalised by their
-    sum where windows overlap.
-
-    Arguments
-    ---------
-    starts : list of int
-        Window starts (frames), increasing.
-    window_frames : int
-        Frames per window.
-    mode : str
-        ``"crossfade"`` or ``"mean"``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``[len(starts), window_frames]`` positive weights.
-
-    Example
-    -------
-    >>> w = merge_weights([0, 2], 4)
-    >>> w.round(2).tolist()
-    [[1.0, 1.0, 0.75, 0.25], [0.25, 0.75, 1.0, 1.0]]
-    """
-    if mode not in MERGE_MODES:
-        raise ValueError(f"merge must be one of {MERGE_MODES}, got {mode!r}")
-    weights = np.ones((len(starts), window_frames))
-    if mode == "mean":
-        return weights
-    pos = np.arange(window_frames) + 0.5
-    for i, start in enumerate(starts):
-        if i > 0:
-            overlap = starts[i - 1] + window_frames - start
-            if overlap > 0:
-                ramp = np.minimum(pos / overlap, 1.0)
-                weights[i] = np.minimum(weights[i], ramp)
-        if i + 1 < len(starts):
-            overlap = start + window_frames - starts[i + 1]
-            if overlap > 0:
-                ramp = np.minimum((window_frames - pos) / overlap, 1.0)
-                weights[i] = np.minimum(weights[i], ramp)
-    return weights
 
 
 class SEDInterface(Pretrained):
@@ -596,22 +500,10 @@ class SEDInterface(Pretrained):
         return strong.float().cpu()
 
     def _window(self, signal, start_frame):
-        """The window of ``signal`` starting at frame ``start_frame``."""
-        begin = start_frame * FRAME_SAMPLES
-        piece = signal[begin : begin + self.window_samples]
-        missing = self.window_samples - piece.shape[0]
-        if missing <= 0:
-            return piece
-        if begin == 0:
-            # Short clip: zero padding, like the training and test clips.
-            return torch.nn.functional.pad(piece, (0, missing))
-        # End of long audio: the few padded samples fall in frames that
-        # are dropped (or the last, partly covered one); mirroring keeps
-        # the per-window normalisation free of artificial silence.
-        pad = torch.nn.functional.pad(
-            piece[None, None], (0, missing), "reflect"
-        )
-        return pad[0, 0]
+        """The window of ``signal`` starting at frame ``start_frame``
+        (see :func:`~speechbrain_atst.inference.windowing.cut_window`)."""
+        window = cut_window(signal.numpy(), start_frame, self.window_samples)
+        return torch.from_numpy(window)
 
     def frame_scores_batch(self, wavs, wav_lens=None, median=True):
         """Frame scores of each waveform of a batch, on the 64 ms grid.
@@ -688,16 +580,13 @@ class SEDInterface(Pretrained):
                 f"The model outputs {n_classes} classes but "
                 f"{len(self.classes)} class names are configured"
             )
-        covered = max(n_frames, starts[-1] + strong[-1].shape[0])
-        weights = merge_weights(starts, self.window_frames, self.merge)
-        total = np.zeros((covered, n_classes))
-        norm = np.zeros((covered, 1))
-        for out, start, weight in zip(strong, starts, weights):
-            out = out.numpy()
-            stop = start + out.shape[0]
-            total[start:stop] += weight[: len(out), None] * out
-            norm[start:stop, 0] += weight[: len(out)]
-        scores = total / norm
+        scores = merge_window_scores(
+            [out.numpy() for out in strong],
+            starts,
+            n_frames,
+            self.window_frames,
+            self.merge,
+        )
         if median:
             scores = median_filter(scores, self.median_windows)
         scores = scores[:n_frames]

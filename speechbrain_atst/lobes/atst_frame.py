@@ -5,7 +5,8 @@ of 64 bins x 4 frames (one token per 40 ms), embeds each patch with a linear
 layer, adds a learned positional embedding and runs a stack of pre-norm
 transformer blocks followed by a final LayerNorm. The state-dict keys are
 those of the official implementation so that the released weights
-(``atst_as2M.ckpt``) and ATST-SED checkpoints load strictly.
+(``atst_as2M.ckpt``) and ATST-SED checkpoints load strictly (their formats
+are read by :mod:`speechbrain_atst.official`).
 
 Authors
  * speechbrain-atst team 2026
@@ -18,17 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from speechbrain_atst.checkpoints import (
-    CheckpointError,
-    drop_thop_keys,
-    load_checkpoint,
-    load_state_dict_strict,
-    sed_state_dict,
-)
 from speechbrain_atst.labels import ATST_HOP, SAMPLE_RATE
+from speechbrain_atst.official import load_atst_weights
 
-#: Prefix of the transformer keys inside an ATST-SED (CRNN) state dict.
-ATSTSED_PREFIX = "atst_frame.atst."
 #: Standard deviation of the truncated-normal initialisation.
 INIT_STD = 0.02
 #: Clips encoded together without autograd (larger batches are split):
@@ -580,27 +573,27 @@ class ATSTFrame(nn.Module):
     def load_pretrained(self, path, which="teacher", trust_checkpoint=False):
         """Loads weights from any supported checkpoint format (strictly).
 
-        See :func:`atst_state_dict` for the formats.
+        See :func:`speechbrain_atst.official.atst_state_dict` for the
+        formats.
 
         Arguments
         ---------
         path : str or os.PathLike
             Checkpoint file.
         which : str
-            ``"teacher"`` or ``"student"``: the model to take from an
-            ATST-SED checkpoint.
+            The network of an ATST-SED checkpoint to read the transformer
+            of (``"teacher"`` or ``"student"``).
         trust_checkpoint : bool
-            Allow full unpickling (see
-            :func:`speechbrain_atst.checkpoints.load_checkpoint`).
+            Allow full unpickling (only for files from a trusted source).
 
         Returns
         -------
         ATSTFrame
             ``self``.
         """
-        obj = load_checkpoint(path, trust_checkpoint=trust_checkpoint)
-        state = atst_state_dict(obj, which=which, source=str(path))
-        load_state_dict_strict(self, state, str(path), _arch_hint(state))
+        load_atst_weights(
+            self, path, which=which, trust_checkpoint=trust_checkpoint
+        )
         self.mask_embed.requires_grad_(False)
         return self
 
@@ -613,7 +606,8 @@ class ATSTFrame(nn.Module):
         Arguments
         ---------
         path : str or os.PathLike
-            Checkpoint file in any format of :func:`atst_state_dict`.
+            Checkpoint file in any format of
+            :func:`speechbrain_atst.official.atst_state_dict`.
         which : str
             ``"teacher"`` or ``"student"`` for ATST-SED checkpoints.
         trust_checkpoint : bool
@@ -639,137 +633,3 @@ class ATSTFrame(nn.Module):
         return model.load_pretrained(
             path, which=which, trust_checkpoint=trust_checkpoint
         )
-
-
-def atst_state_dict(obj, which="teacher", source="checkpoint"):
-    """Extracts ATSTFrame weights, with our key names, from a checkpoint.
-
-    Recognised layouts (first match wins):
-
-    * ATST-SED checkpoint: a top-level ``sed_teacher`` / ``sed_student``
-      dict, or a Lightning ``state_dict`` with ``sed_teacher.`` /
-      ``sed_student.`` prefixes; the transformer keys are those under
-      ``atst_frame.atst.``.
-    * Keys of ``obj["state_dict"]`` (Lightning) or of ``obj``, mapped one
-      by one with the official rules: ``model.teacher.encoder.`` (raw SSL
-      pretraining; ``encoder.norm.`` becomes ``norm_frame.``,
-      ``cls_token`` dropped), ``encoder.encoder.frame_encoder.`` stripped
-      (ATST-C2F), ``encoder.encoder.teacher_module.`` skipped,
-      ``encoder.encoder.`` stripped (``atst_as2M.ckpt``), and
-      ``atst_frame.atst.`` stripped (a state dict of our ATSTSED); all other
-      keys (classifier heads, student branches, ...) are ignored.
-    * Otherwise ``obj`` is taken as a plain ATSTFrame state dict.
-
-    ``total_ops`` / ``total_params`` profiler buffers are always dropped.
-
-    Arguments
-    ---------
-    obj : dict
-        The object read from the checkpoint file.
-    which : str
-        ``"teacher"`` or ``"student"`` for ATST-SED checkpoints.
-    source : str
-        File name, for error messages.
-
-    Returns
-    -------
-    dict
-        The state dict for :class:`ATSTFrame`.
-
-    Example
-    -------
-    >>> w = torch.zeros(1)
-    >>> ckpt = {
-    ...     "state_dict": {
-    ...         "encoder.encoder.norm_frame.weight": w,
-    ...         "head.1.weight": w,
-    ...     }
-    ... }
-    >>> list(atst_state_dict(ckpt))
-    ['norm_frame.weight']
-    """
-    if not isinstance(obj, dict):
-        raise CheckpointError(
-            f"{source}: expected a dict of tensors, got {type(obj).__name__}"
-        )
-    sed = sed_state_dict(obj, which=which, source=source, required=False)
-    if sed is None and _has_sed_models(obj):
-        sed_state_dict(obj, which=which, source=source)  # raises, names it
-    if sed is not None:
-        state = {
-            k[len(ATSTSED_PREFIX) :]: v
-            for k, v in sed.items()
-            if k.startswith(ATSTSED_PREFIX)
-        }
-        if not state:
-            raise CheckpointError(
-                f"{source}: the ATST-SED {which} holds no "
-                f"'{ATSTSED_PREFIX}*' keys"
-            )
-        return drop_thop_keys(state)
-    flat = obj.get("state_dict", obj)
-    if not isinstance(flat, dict):
-        raise CheckpointError(f"{source}: 'state_dict' is not a dict")
-    flat = drop_thop_keys(flat)
-    mapped, matched = {}, False
-    for key, value in flat.items():
-        hit, new_key = _map_official_key(key)
-        matched = matched or hit
-        if new_key is None:
-            continue
-        if new_key in mapped:
-            raise CheckpointError(
-                f"{source}: two keys map to '{new_key}' (the second is '{key}')"
-            )
-        mapped[new_key] = value
-    return mapped if matched else flat
-
-
-def _has_sed_models(obj):
-    """Whether ``obj`` holds ATST-SED student / teacher weights at all."""
-    flat = obj.get("state_dict")
-    keys = list(obj) + (list(flat) if isinstance(flat, dict) else [])
-    return any(
-        isinstance(k, str) and k.split(".")[0] in ("sed_student", "sed_teacher")
-        for k in keys
-    )
-
-
-def _map_official_key(key):
-    """Applies the official key rules; returns ``(matched, new_key)``."""
-    ssl = "model.teacher.encoder."
-    if ssl in key:
-        if "encoder.norm." in key:
-            return True, "norm_frame." + key.split("encoder.norm.", 1)[1]
-        if "cls_token" in key:
-            return True, None
-        return True, key.split(ssl, 1)[1]
-    if "encoder.encoder.frame_encoder." in key:
-        return True, key.split("encoder.encoder.frame_encoder.", 1)[1]
-    if "encoder.encoder.teacher_module." in key:
-        return True, None
-    if "encoder.encoder." in key:
-        return True, key.split("encoder.encoder.", 1)[1]
-    if key.startswith(ATSTSED_PREFIX):
-        return True, key[len(ATSTSED_PREFIX) :]
-    return False, None
-
-
-def _arch_hint(state):
-    """Describes the architecture a state dict seems to have."""
-    pos = state.get("pos_embed")
-    blocks = {
-        int(k.split(".")[1])
-        for k in state
-        if k.startswith("blocks.") and k.split(".")[1].isdigit()
-    }
-    if pos is None or not hasattr(pos, "shape") or pos.dim() != 3:
-        return ""
-    depth = max(blocks) + 1 if blocks else 0
-    heads = max(1, pos.shape[-1] // 64)
-    return (
-        f"The checkpoint looks like embed_dim={pos.shape[-1]}, "
-        f"depth={depth}, {pos.shape[1]} positional rows (num_heads is not "
-        f"stored; usually embed_dim // 64 = {heads}); pass matching "
-        "architecture arguments"
-    )

@@ -7,7 +7,8 @@ which are average-pooled to the CNN's frame count. Both are concatenated
 BiGRU, followed by a sigmoid strong head (``dense``) and a class-softmax
 attention head (``dense_softmax``) that pools the strong scores into clip
 (weak) scores. State-dict keys are those of the official ``CRNN`` so that
-official ATST-SED checkpoints load strictly.
+official ATST-SED checkpoints load strictly (their formats are read by
+:mod:`speechbrain_atst.official`).
 
 Authors
  * speechbrain-atst team 2026
@@ -19,12 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbrain_atst.checkpoints import (
-    drop_thop_keys,
-    load_checkpoint,
-    load_state_dict_strict,
-    sed_state_dict,
-)
 from speechbrain_atst.lobes.atst_frame import ATSTFrame
 from speechbrain_atst.lobes.crnn import (
     CNN,
@@ -33,6 +28,7 @@ from speechbrain_atst.lobes.crnn import (
     BiGRU,
     attention_pooling,
 )
+from speechbrain_atst.official import load_sed_weights
 
 
 class ATSTBranch(nn.Module):
@@ -94,7 +90,7 @@ class ATSTSED(nn.Module):
     atst_ckpt : str, optional
         Checkpoint to initialise the transformer from (e.g. the released
         ``atst_as2M.ckpt``; any format of
-        :func:`speechbrain_atst.lobes.atst_frame.atst_state_dict`).
+        :func:`speechbrain_atst.official.atst_state_dict`).
     trust_checkpoint : bool
         Allow full unpickling of ``atst_ckpt``.
     n_in_channel : int
@@ -323,25 +319,6 @@ class ATSTSED(nn.Module):
         model = cls(
             n_classes=n_classes, atst_kwargs=atst_kwargs, **arch, **kwargs
         )
-        obj = load_checkpoint(path, trust_checkpoint=trust_checkpoint)
-        state = sed_state_dict(
-            obj, which=which, source=str(path), required=False
+        return load_sed_weights(
+            model, path, which=which, trust_checkpoint=trust_checkpoint
         )
-        if (
-            state is None
-            and isinstance(obj, dict)
-            and "cnn.cnn.conv0.weight" in obj
-        ):
-            state = obj
-        if state is None:
-            sed_state_dict(obj, which=which, source=str(path))
-        load_state_dict_strict(
-            model,
-            drop_thop_keys(state),
-            str(path),
-            hint=(
-                "Check n_classes and the transformer size (atst_kwargs "
-                "embed_dim, depth, num_heads)"
-            ),
-        )
-        return model

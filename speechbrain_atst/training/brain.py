@@ -62,7 +62,7 @@ from speechbrain_atst import evaluation
 from speechbrain_atst.augment import FrequencyWarp, Mixup
 from speechbrain_atst.training.cache import EmbeddingCache, weights_fingerprint
 from speechbrain_atst.training.dataio import VALID_SUBSETS
-from speechbrain_atst.training.initialization import (
+from speechbrain_atst.checkpoints import (
     OBJECTIVE_KEY,
     is_complete_checkpoint,
     remove_incomplete_checkpoints,
@@ -439,7 +439,7 @@ class SEDBrain(sb.Brain):
             if not self.checkpointer.optional_recoverables.get(name, False)
             and "dataloader" not in name
         ]
-        return is_complete_checkpoint(ckpt, required)
+        return is_complete_checkpoint(ckpt)
 
     def _remove_incomplete_checkpoints(self):
         """Deletes checkpoint folders left partial by a killed run.
@@ -457,7 +457,7 @@ class SEDBrain(sb.Brain):
         ]
         run_on_main(
             remove_incomplete_checkpoints,
-            args=[self.checkpointer.checkpoints_dir, required],
+            args=[self.checkpointer.checkpoints_dir],
         )
 
     def on_fit_start(self):

@@ -1,4 +1,4 @@
-"""Step-wise schedules of ATST-SED: exponential warmup, cosine decay, EMA.
+"""Step-wise schedules of ATST-SED: exponential warmup, cosine decay.
 
 * :func:`exp_warmup` is the ramp ``r(step) = exp(-5 (1 - min(step, R) / R)^2)``
   shared by the learning rates and the consistency-loss weight.
@@ -7,8 +7,9 @@
   cosine to ``min_lr_scale * max_lr`` (stage 2). Ratios between groups (the
   layer-wise decay of the transformer) are therefore preserved, unlike
   SpeechBrain's step schedulers, which write one value into every group.
-* :func:`ema_update` and :func:`stage1_ema_decay` implement the mean
-  teacher.
+* The EMA decay of the mean teacher is in
+  :mod:`speechbrain_atst.training.ema` (re-exported here: ``ema_update``,
+  ``stage1_ema_decay``).
 
 Step numbers count optimizer steps from 1: the learning rate used by the
 n-th optimizer step is ``max_lr * factor(n)``.
@@ -24,6 +25,11 @@ from speechbrain.utils.checkpoints import (
     mark_as_loader,
     mark_as_saver,
     register_checkpoint_hooks,
+)
+
+from speechbrain_atst.training.ema import (  # noqa: F401 (re-exported)
+    ema_update,
+    stage1_ema_decay,
 )
 
 
@@ -276,79 +282,3 @@ class WarmupCosineLR:
             f"warmup_epochs={self.warmup_epochs}, cos_down={self.cos_down}, "
             f"min_lr_scale={self.min_lr_scale})"
         )
-
-
-def stage1_ema_decay(step, max_decay=0.999):
-    """EMA decay of stage 1: ``min(1 - 1 / (step + 1), max_decay)``.
-
-    Arguments
-    ---------
-    step : int
-        Optimizer steps taken so far (from 1).
-    max_decay : float
-        Upper bound of the decay.
-
-    Returns
-    -------
-    float
-        The decay.
-
-    Example
-    -------
-    >>> stage1_ema_decay(1), stage1_ema_decay(3), stage1_ema_decay(10**6)
-    (0.5, 0.75, 0.999)
-    """
-    return min(1.0 - 1.0 / (step + 1.0), max_decay)
-
-
-@torch.no_grad()
-def ema_update(teacher, student, decay, buffers="keep", trainable_only=False):
-    """Mean-teacher update ``theta_T <- decay theta_T + (1 - decay) theta_S``.
-
-    Only parameters are averaged, as in ATST-SED; buffers (BatchNorm
-    statistics) are left alone by default, since a teacher running in train
-    mode keeps its own.
-
-    Arguments
-    ---------
-    teacher : torch.nn.Module
-        The EMA model (updated in place).
-    student : torch.nn.Module
-        The trained model (same architecture; not wrapped in DDP).
-    decay : float
-        The EMA decay ``alpha``.
-    buffers : str
-        ``"keep"``: teacher buffers untouched; ``"copy"``: copied from the
-        student (useful for a teacher run in eval mode).
-    trainable_only : bool
-        Skip the parameters the student does not train (``requires_grad``
-        False): they are equal in both models (e.g. a frozen transformer)
-        and averaging would only add rounding noise.
-
-    Example
-    -------
-    >>> s, t = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
-    >>> _ = s.weight.data.fill_(1.0), t.weight.data.fill_(0.0)
-    >>> ema_update(t, s, 0.75)
-    >>> float(t.weight.detach())
-    0.25
-    """
-    t_params = list(teacher.parameters())
-    s_params = list(student.parameters())
-    if len(t_params) != len(s_params):
-        raise ValueError("Teacher and student have different parameters")
-    pairs = [
-        (t, s)
-        for t, s in zip(t_params, s_params)
-        if t.dtype.is_floating_point and (s.requires_grad or not trainable_only)
-    ]
-    if pairs:
-        t_float = [t for t, _ in pairs]
-        s_float = [s.detach() for _, s in pairs]
-        torch._foreach_mul_(t_float, decay)
-        torch._foreach_add_(t_float, s_float, alpha=1.0 - decay)
-    if buffers == "copy":
-        for tb, sb in zip(teacher.buffers(), student.buffers()):
-            tb.copy_(sb)
-    elif buffers != "keep":
-        raise ValueError(f"buffers must be 'keep' or 'copy', got {buffers!r}")

@@ -4,23 +4,29 @@
 one epoch per stage on 2 s windows with the recipe's code; every output
 must exist (both stages' test metrics, the untrained baseline, the
 exported model, which must load, the events TSV, the PNG, the summary),
-and a second run must skip every step.
+and a second run must skip every step (tests marked ``slow``). Quick
+tests check the summary of a fake finished folder and that the quickstart
+package never imports the command line (the top layer).
 
 Authors
  * speechbrain-atst team 2026
 """
 
+import ast
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import speechbrain_atst.quickstart
 from speechbrain_atst.cli import main
-from speechbrain_atst.quickstart import output_layout, synth_done
-
-#: Runs the whole quickstart (recipe subprocesses).
-pytestmark = pytest.mark.slow
+from speechbrain_atst.quickstart import (
+    collect_results,
+    output_layout,
+    summary_text,
+    synth_done,
+)
 
 #: Tiny settings: a quick run, not a meaningful one.
 TINY = [
@@ -41,6 +47,70 @@ TINY = [
 ]
 
 
+#: A train log as FileTrainLogger writes it: two epochs, then the test.
+TRAIN_LOG = (
+    "epoch: 1, step: 32, lr_cnn: 2.00e-03 - train loss: 1.20e-01, "
+    "train seconds: 12.00\n"
+    "epoch: 2, step: 64, lr_cnn: 2.00e-03 - train loss: 9.00e-02, "
+    "train seconds: 14.00 - valid loss: 8.00e-02, valid objective: 0.31\n"
+    "Test: validation set, epoch: 2 - test loss: 8.00e-02\n"
+)
+
+
+def test_summary_of_a_finished_folder(tmp_path):
+    """Metrics from the structured outputs, speed from the train logs."""
+    layout = output_layout(tmp_path)
+    metrics = {"psds1": 0.25, "psds2": 0.5, "n_files_all": 60}
+    for stage in ("stage1", "stage2"):
+        (layout[stage] / "test").mkdir(parents=True)
+        test = {"student": metrics, "teacher": {**metrics, "psds1": 0.3}}
+        (layout[stage] / "test" / "metrics.json").write_text(json.dumps(test))
+        (layout[stage] / "train_log.txt").write_text(TRAIN_LOG)
+    layout["untrained"].mkdir()
+    baseline = {"untrained": {"psds1": 0.0, "n_files_all": 60}, "seed": 42}
+    (layout["untrained"] / "metrics.json").write_text(json.dumps(baseline))
+
+    results = collect_results(layout)
+    assert list(results["metrics"]) == [
+        "untrained",
+        "stage1 student",
+        "stage1 teacher",
+        "stage2 student",
+        "stage2 teacher",
+    ]
+    assert results["speed"]["stage2"] == {
+        "steps": 64,
+        "epochs": 2,
+        "seconds": 26.0,
+        "seconds_per_step": 0.406,
+    }
+    arch = {"embed_dim": 64, "depth": 2, "num_heads": 4}
+    timings = {"synth": {"seconds": 25.0, "skipped": True}}
+    text = summary_text(layout, results, timings, arch, 3.0)
+    assert "(60 clips)" in text
+    assert "stage2 teacher (exported)     0.300     0.500" in text
+    assert "stage1: 64 steps in 2 epochs, 0.41 s/step (26.0 s)" in text
+    assert "skipped (took 25.0 s when done)" in text
+
+
+def test_the_quickstart_never_imports_the_command_line():
+    """No module of the package imports speechbrain_atst.cli, even lazily."""
+    folder = Path(speechbrain_atst.quickstart.__file__).parent
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) > 5
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                names = [f"{module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("speechbrain_atst.cli"), path
+
+
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory):
     """The quickstart folder after one run."""
@@ -49,6 +119,7 @@ def quickstart_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_first_run_writes_every_output(quickstart_run):
     out = quickstart_run
     layout = output_layout(out)
@@ -84,6 +155,7 @@ def test_first_run_writes_every_output(quickstart_run):
     assert str(layout["events"]) in text
 
 
+@pytest.mark.slow
 def test_exported_model_loads_and_detect_wrote_events_and_plot(quickstart_run):
     from speechbrain_atst.inference import SEDInterface
 
@@ -108,6 +180,7 @@ def test_exported_model_loads_and_detect_wrote_events_and_plot(quickstart_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_rerun_skips_every_step(quickstart_run, capsys):
     out = quickstart_run
     layout = output_layout(out)
@@ -133,6 +206,7 @@ def test_rerun_skips_every_step(quickstart_run, capsys):
     assert summary["timings"]["stage1"]["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_other_dataset_settings_in_the_same_folder_are_refused(
     quickstart_run, capsys
 ):

@@ -248,10 +248,13 @@ def test_read_ground_truth_errors_name_file_and_line(tmp_path):
         (f"{HEADER}\na.wav 0.1 0.5 Dog\n", r"line 2: no tab"),
         (
             f"{HEADER}\na.wav\t0.1\t0.5\tDog\nb.wav\t0.7\t0.5\tDog\n",
-            r"line 3: offset",
+            r"line 3: onset 0.7 >= offset 0.5",
         ),
-        (f"{HEADER}\na.wav\tx\t0.5\tDog\n", r"line 2: onset must be a number"),
-        (f"{HEADER}\na.wav\t0.1\t0.5\tBird\n", r"line 2: label 'Bird' is not"),
+        (f"{HEADER}\na.wav\tx\t0.5\tDog\n", r"line 2: cannot parse onset 'x'"),
+        (
+            f"{HEADER}\na.wav\t0.1\t0.5\tBird\n",
+            r"line 2: unknown event label 'Bird'",
+        ),
     ]
     for text, problem in cases:
         path.write_text(text)
@@ -278,10 +281,11 @@ def test_read_ground_truth_repairs_with_counts(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         gt = read_ground_truth(path)
     assert gt == {"a": [(0.0, 3.0, "Dog"), (5.0, 6.0, "Dog")], "b": []}
+    assert "1 duplicate rows dropped (line 3)" in caplog.text
     assert (
-        "1 zero-length events (onset = offset) dropped (lines 5)" in caplog.text
+        "1 zero-length events (onset = offset) dropped (line 5)" in caplog.text
     )
-    assert re.search(r"2 events merged .*\(lines 3, 4\)", caplog.text)
+    assert re.search(r"1 events merged .*\(line 4\)", caplog.text)
 
 
 def test_read_durations_errors_and_duplicates(tmp_path, caplog):
@@ -289,13 +293,16 @@ def test_read_durations_errors_and_duplicates(tmp_path, caplog):
     path.write_text("filename\tduration\na.wav\t10.0\nb.wav\t9.5\na.wav\t10\n")
     with caplog.at_level("WARNING"):
         assert read_durations(path) == {"a": 10.0, "b": 9.5}
-    assert "1 duplicate rows dropped (lines 4)" in caplog.text
+    assert "1 duplicate rows dropped (line 4)" in caplog.text
     for text, problem in (
-        ("filename\tduration\na.wav\t10\na.wav\t9\n", r"line 3: a already has"),
-        ("filename\tduration\na.wav\t0\n", r"line 2: duration must be a posi"),
+        (
+            "filename\tduration\na.wav\t10\na.wav\t9\n",
+            r"line 3: a already listed on line 2 with the duration 10.0",
+        ),
+        ("filename\tduration\na.wav\t0\n", r"line 2: duration 0.0 is not po"),
         (
             "filename\tduration\na.wav\tten\n",
-            r"line 2: duration must be a posi",
+            r"line 2: cannot parse duration 'ten'",
         ),
         ("filename,duration\na.wav,10\n", r"line 1: missing column.*commas"),
         ("filename\tlength\na.wav\t10\n", r"line 1: missing column"),
@@ -352,14 +359,17 @@ def test_evaluate_cli_repairs_and_errors(eval_files, capsys, caplog):
     with caplog.at_level("WARNING"):
         code, err = _evaluate(folder, "\n".join([HEADER, *repaired]), capsys)
     assert code == 0, err
-    assert re.search(r"gt.tsv: 2 events merged .*\(lines 5, 6\)", caplog.text)
+    assert re.search(
+        r"gt.tsv: 1 duplicate rows dropped \(line 5\)", caplog.text
+    )
+    assert re.search(r"gt.tsv: 1 events merged .*\(line 6\)", caplog.text)
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["n_events"] == 3 and 0 <= metrics["psds1"] <= 1
 
     bad = rows + ["c.wav\t1.0\t2.0\tBird"]
     code, err = _evaluate(folder, "\n".join([HEADER, *bad]), capsys)
     assert code == 1
-    assert re.search(r"gt.tsv, line 5: label 'Bird' is not one of", err)
+    assert re.search(r"gt.tsv, line 5: unknown event label 'Bird'", err)
     code, err = _evaluate(
         folder, "\n".join([HEADER.replace("\t", ","), "a.wav,1,3,x"]), capsys
     )
@@ -368,4 +378,4 @@ def test_evaluate_cli_repairs_and_errors(eval_files, capsys, caplog):
     )
     (folder / "dur.tsv").write_text("filename\tduration\na.wav\t10\na.wav\t8\n")
     code, err = _evaluate(folder, "\n".join([HEADER, *rows]), capsys)
-    assert code == 1 and re.search(r"dur.tsv, line 3: a already has", err)
+    assert code == 1 and re.search(r"dur.tsv, line 3: a already listed", err)

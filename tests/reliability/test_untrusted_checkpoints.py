@@ -1,10 +1,11 @@
 """Checkpoints and model folders from others.
 
-* every ``torch.load`` of the package reads with ``weights_only=True``,
-  except the one trusted path, reached only with ``trust_checkpoint=True``;
-* checkpoints that hold pickled objects (official Lightning ones, or a
-  crafted file that runs code when unpickled) are refused with a message
-  that explains the risk and the opt-in, and nothing in them runs;
+* a crafted file that runs code when unpickled never runs it, whichever
+  public path reads it (checkpoint files, official checkpoints, stage-1
+  results, training runs, model folders, training recovery, the
+  embedding cache), unless the caller trusts the file;
+* checkpoints that hold pickled objects (official Lightning ones) are
+  refused with a message that explains the risk and the opt-in;
 * truncated, empty or wrong files give errors naming the file;
 * a misspelt local model folder is an error, never a hub lookup.
 
@@ -13,7 +14,7 @@ Authors
 """
 
 import argparse
-import ast
+import json
 import pathlib
 import re
 import shutil
@@ -23,21 +24,29 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import CLASSES, TINY_ARCH
+from speechbrain.utils.checkpoints import Checkpointer
+from speechbrain.utils.epoch_loop import EpochCounter
 
 from speechbrain_atst.checkpoints import (
     CheckpointError,
     UntrustedCheckpointError,
+    load_checkpoint,
 )
 from speechbrain_atst.cli import main as cli_main
-from speechbrain_atst.inference import SEDInterface
+from speechbrain_atst.inference import (
+    SEDInterface,
+    convert_official,
+    export_run,
+)
 from speechbrain_atst.labels import DESED_CLASSES
 from speechbrain_atst.lobes.atst_frame import ATSTFrame
 from speechbrain_atst.lobes.atst_sed import ATSTSED
-from speechbrain_atst.training.initialization import load_stage1_weights
+from speechbrain_atst.official import load_stage1_weights
+from speechbrain_atst.training.cache import EmbeddingCache
+from speechbrain_atst.training.initialization import initialize_models
+from speechbrain_atst.training.schedules import WarmupCosineLR
 
 REPO = Path(__file__).resolve().parents[2]
-#: Where the package's own code lives (tests may load their own files).
-CODE_DIRS = ("speechbrain_atst", "recipes", "benchmarks")
 
 
 class CodeRunner:
@@ -73,66 +82,7 @@ def _lightning_checkpoint(path, model):
     return path
 
 
-# ------------------------------------------------------------ code audit ---
-def _torch_load_calls():
-    """``(file, function, call)`` of every ``torch.load`` in the code."""
-    found = []
-    for folder in CODE_DIRS:
-        for path in sorted((REPO / folder).rglob("*.py")):
-            tree = ast.parse(path.read_text("utf-8"))
-            for func in ast.walk(tree):
-                if not isinstance(func, (ast.FunctionDef, ast.Module)):
-                    continue
-                for node in ast.walk(func):
-                    if (
-                        isinstance(node, ast.Call)
-                        and isinstance(node.func, ast.Attribute)
-                        and node.func.attr == "load"
-                        and ast.unparse(node.func.value)
-                        in ("torch", "torch.serialization")
-                    ):
-                        name = getattr(func, "name", "<module>")
-                        found.append((path.relative_to(REPO), name, node))
-    return found
-
-
-def test_every_torch_load_is_weights_only_but_the_trusted_one():
-    unsafe = set()
-    calls = _torch_load_calls()
-    assert calls, "the audit found no torch.load at all"
-    for path, func, node in calls:
-        kwargs = {k.arg: k.value for k in node.keywords}
-        value = kwargs.get("weights_only")
-        if not (isinstance(value, ast.Constant) and value.value is True):
-            unsafe.add((str(path), func))
-    # Functions are walked with their module too: one call, two owners.
-    assert unsafe <= {
-        ("speechbrain_atst/checkpoints.py", "load_checkpoint"),
-        ("speechbrain_atst/checkpoints.py", "<module>"),
-    }, unsafe
-    # The trusted path sits behind the trust_checkpoint check.
-    source = (REPO / "speechbrain_atst" / "checkpoints.py").read_text()
-    body = source[source.index("def load_checkpoint(") :]
-    body = body[: body.index("\ndef ")]
-    assert body.index("if not trust_checkpoint:") < body.index(
-        "weights_only=False"
-    )
-
-
-def test_no_other_unpickling_in_the_code():
-    pattern = re.compile(
-        r"pickle\.loads?\(|allow_pickle\s*=\s*True|yaml\.load\((?!.*Safe)"
-        r"|yaml\.unsafe_load|torch\.jit\.load|dill\."
-    )
-    offenders = []
-    for folder in CODE_DIRS:
-        for path in (REPO / folder).rglob("*.py"):
-            for i, line in enumerate(path.read_text("utf-8").splitlines()):
-                if pattern.search(line):
-                    offenders.append(f"{path.relative_to(REPO)}:{i + 1}")
-    assert offenders == []
-
-
+# ------------------------------------------------------------ readme ---
 def test_readme_says_hyperparams_are_code():
     readme = (REPO / "README.md").read_text("utf-8")
     section = readme[readme.index("**Security.**") :][:800]
@@ -162,54 +112,149 @@ def test_lightning_checkpoint_needs_explicit_trust(tmp_path):
         assert torch.equal(loaded.state_dict()[key], value)
 
 
-@pytest.mark.parametrize(
-    "loader",
-    ["atst_frame", "official", "stage1", "model_folder", "convert_cli"],
-)
+def _run_folder(folder, teacher_state):
+    """A training run whose best checkpoint holds ``teacher_state``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file of ``teacher_state``.
+    """
+    model = _tiny_sed(len(CLASSES))
+    networks = {"student": model, "teacher": model}
+    checkpointer = Checkpointer(folder / "save", networks)
+    ckpt = checkpointer.save_checkpoint(
+        meta={"objective": 0.5, "objective_mode": "max"}
+    )
+    torch.save(teacher_state, ckpt.paramfiles["teacher"])
+    config = {
+        "classes": CLASSES,
+        "atst": TINY_ARCH,
+        "median_windows": [3] * len(CLASSES),
+        "stage": 2,
+        "objective_key": "objective",
+        "objective_mode": "max",
+    }
+    (folder / "model_config.json").write_text(json.dumps(config))
+    return ckpt.paramfiles["teacher"]
+
+
+#: Every public way to read a checkpoint someone else wrote.
+LOADERS = [
+    "load_checkpoint",
+    "atst_frame",
+    "atst_sed_init",
+    "official",
+    "convert_official",
+    "convert_cli",
+    "stage1_file",
+    "stage1_run",
+    "initialize_models",
+    "export_run",
+    "export_cli",
+    "model_folder",
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
 def test_code_in_a_checkpoint_never_runs(tmp_path, tiny_model_dir, loader):
     marker = tmp_path / "code_ran"
-    payload = tmp_path / "payload.ckpt"
     sd = _tiny_sed(len(CLASSES)).state_dict()
-    torch.save({"sed_student": sd, "hook": CodeRunner(marker)}, payload)
-    match = re.escape(str(payload)) + ".*refused by default.*trust_checkpoint"
-    if loader == "atst_frame":
-        with pytest.raises(UntrustedCheckpointError, match=match):
-            ATSTFrame.from_checkpoint(payload, **TINY_ARCH)
-    elif loader == "official":
-        with pytest.raises(UntrustedCheckpointError, match=match):
-            ATSTSED.from_official_checkpoint(
-                payload, n_classes=3, atst_kwargs=dict(TINY_ARCH)
-            )
-    elif loader == "stage1":
-        student, teacher = _tiny_sed(3), _tiny_sed(3)
-        with pytest.raises(UntrustedCheckpointError, match=match):
-            load_stage1_weights(student, teacher, payload)
+    payload = tmp_path / "payload.ckpt"
+    hook = CodeRunner(marker)
+    torch.save({"sed_student": sd, "sed_teacher": sd, "hook": hook}, payload)
+    run, out = tmp_path / "run", tmp_path / "out"
+    if loader in ("stage1_run", "export_run", "export_cli"):
+        payload = _run_folder(run, {**sd, "hook": hook})
     elif loader == "model_folder":
-        folder = tmp_path / "model"
-        shutil.copytree(tiny_model_dir, folder)
-        shutil.copy(payload, folder / "model.ckpt")
-        match = re.escape(str(folder / "model.ckpt")) + ".*refused by default"
-        with pytest.raises(UntrustedCheckpointError, match=match):
-            SEDInterface.from_hparams(folder)
+        shutil.copytree(tiny_model_dir, run)
+        shutil.copy(payload, run / "model.ckpt")
+        payload = run / "model.ckpt"
+    match = re.escape(str(payload)) + ".*refused by default.*trust_checkpoint"
+    arch = dict(TINY_ARCH)
+    if loader.endswith("_cli"):
+        command = loader.split("_")[0]
+        source = run if command == "export" else payload
+        assert cli_main([command, str(source), str(out)]) == 1
+        assert not out.exists()
     else:
-        code = cli_main(["convert", str(payload), str(tmp_path / "out")])
-        assert code == 1
-        assert not (tmp_path / "out").exists()
+        calls = {
+            "load_checkpoint": lambda: load_checkpoint(payload),
+            "atst_frame": lambda: ATSTFrame.from_checkpoint(payload, **arch),
+            "atst_sed_init": lambda: ATSTSED(atst_ckpt=payload, **arch),
+            "official": lambda: ATSTSED.from_official_checkpoint(
+                payload, n_classes=len(CLASSES), atst_kwargs=arch
+            ),
+            "convert_official": lambda: convert_official(payload, out, **arch),
+            "stage1_file": lambda: load_stage1_weights(
+                _tiny_sed(3), _tiny_sed(3), payload
+            ),
+            "stage1_run": lambda: load_stage1_weights(
+                _tiny_sed(3), _tiny_sed(3), run
+            ),
+            "initialize_models": lambda: initialize_models(
+                {
+                    "student": _tiny_sed(3),
+                    "teacher": _tiny_sed(3),
+                    "stage": 1,
+                    "atst_ckpt": str(payload),
+                }
+            ),
+            "export_run": lambda: export_run(run, out),
+            "model_folder": lambda: SEDInterface.from_hparams(run),
+        }
+        with pytest.raises(UntrustedCheckpointError, match=match):
+            calls[loader]()
+        assert not out.exists()
     assert not marker.exists(), "code inside the checkpoint ran"
 
 
-def test_training_recovery_does_not_unpickle(tmp_path):
-    """The recipe's checkpoints are read by SpeechBrain's checkpointer:
-    its torch.load must not run code either (torch >= 2.6 default)."""
-    from speechbrain.utils.checkpoints import Checkpointer
-
+def test_the_crafted_file_runs_code_once_trusted(tmp_path):
+    """The control: the payload above is live, and trusting a file
+    really means running its code."""
     marker = tmp_path / "code_ran"
-    model = torch.nn.Linear(2, 2)
-    checkpointer = Checkpointer(tmp_path / "save", {"student": model})
+    payload = tmp_path / "payload.ckpt"
+    torch.save({"hook": CodeRunner(marker)}, payload)
+    load_checkpoint(payload, trust_checkpoint=True)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("name", ["student", "lr_scheduler", "optimizer"])
+def test_training_recovery_never_unpickles(tmp_path, name):
+    """A run's checkpoints are read back by SpeechBrain's checkpointer and
+    the recoverables' own loaders: none runs code from the files."""
+    marker = tmp_path / "code_ran"
+    student = torch.nn.Linear(2, 2)
+    recoverables = {
+        "student": student,
+        "teacher": torch.nn.Linear(2, 2),
+        "lr_scheduler": WarmupCosineLR(n_epochs=2, warmup_epochs=1, cos_down=0),
+        "counter": EpochCounter(limit=2),
+        "optimizer": torch.optim.Adam(student.parameters()),
+    }
+    checkpointer = Checkpointer(tmp_path / "save", recoverables)
     ckpt = checkpointer.save_checkpoint()
-    torch.save({"weight": CodeRunner(marker)}, ckpt.paramfiles["student"])
+    torch.save({"state": CodeRunner(marker)}, ckpt.paramfiles[name])
     with pytest.raises(Exception, match="Weights only load failed"):
         checkpointer.recover_if_possible()
+    assert not marker.exists()
+
+
+def test_embedding_cache_never_unpickles(tmp_path):
+    """A cache entry replaced by a crafted file is recomputed, unread."""
+    marker = tmp_path / "code_ran"
+    folder = str(tmp_path / "cache")
+    value = torch.arange(6.0).reshape(1, 2, 3)
+
+    def encode(indices):
+        return value.expand(len(indices), 2, 3)
+
+    EmbeddingCache(folder, fingerprint="w").get_or_compute(["a@0"], encode)
+    [entry] = (tmp_path / "cache").rglob("*.pt")
+    torch.save(CodeRunner(marker), entry)
+    cache = EmbeddingCache(folder, fingerprint="w")
+    assert torch.equal(cache.get_or_compute(["a@0"], encode), value)
+    assert cache.misses == 1
     assert not marker.exists()
 
 

@@ -14,7 +14,6 @@ from speechbrain_atst.lobes.atst_frame import (
     ATSTFrame,
     Attention,
     PatchEmbed,
-    atst_state_dict,
 )
 
 SMALL = {"embed_dim": 32, "depth": 2, "num_heads": 4}
@@ -338,15 +337,6 @@ def test_truncated_checkpoint(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="cut.ckpt.*truncated"):
         ATSTFrame.from_checkpoint(path, **SMALL)
-
-
-def test_two_keys_mapping_to_the_same_name():
-    state = {
-        "model.teacher.encoder.norm.weight": torch.zeros(1),
-        "model.teacher.encoder.norm_frame.weight": torch.zeros(1),
-    }
-    with pytest.raises(CheckpointError, match="norm_frame.weight"):
-        atst_state_dict(state, source="x.ckpt")
 
 
 def _encoder(model):

@@ -384,7 +384,9 @@ def test_ground_truth_and_durations_files(tmp_path):
     gt_file.write_text(
         "filename\tonset\toffset\tevent_label\na.wav\t1.0\t0.5\tDog\n"
     )
-    with pytest.raises(ValueError, match=r"gt\.tsv, line 2: offset"):
+    with pytest.raises(
+        ValueError, match=r"gt\.tsv, line 2: onset 1.0 >= offset"
+    ):
         read_ground_truth(gt_file)
     gt_file.write_text(
         "filename\tonset\toffset\tevent_label\n"
@@ -410,7 +412,7 @@ def test_evaluate_input_errors():
     bad_gt = {k: list(v) for k, v in gt.items()}
     bad_gt["clip00"].append((8.0, 9.0, "Blender"))
     with pytest.raises(
-        ValueError, match=r"clip00: label 'Blender' is not one of the classes"
+        ValueError, match=r"clip clip00: unknown event label 'Blender'"
     ):
         evaluate_scores(frames, bad_gt, durations)
     missing = dict(frames)

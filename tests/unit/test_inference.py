@@ -321,3 +321,12 @@ def test_resolve_source(tmp_path):
     (tmp_path / "file.yaml").write_text("x: 1")
     with pytest.raises(NotADirectoryError):
         resolve_source(tmp_path / "file.yaml")
+
+
+def test_windowing_frame_is_the_model_frame():
+    """The torch-free windowing module agrees with the label grid."""
+    from speechbrain_atst.inference.windowing import FRAME_SAMPLES
+    from speechbrain_atst.labels import CNN_HOP, NET_POOLING
+
+    assert FRAME_SAMPLES == CNN_HOP * NET_POOLING
+    assert FrameGrid().frame_seconds * SAMPLE_RATE == FRAME_SAMPLES

@@ -1,15 +1,12 @@
-"""Tests of the stage-1 transformer cache and of checkpoint completeness.
+"""Tests of the stage-1 transformer cache.
 
 Authors
  * speechbrain-atst team 2026
 """
 
-from types import SimpleNamespace
-
 import torch
 
 from speechbrain_atst.training.cache import EmbeddingCache, weights_fingerprint
-from speechbrain_atst.training.initialization import is_complete_checkpoint
 
 
 def _encoder(calls):
@@ -45,20 +42,3 @@ def test_weights_fingerprint_changes_with_weights():
     with torch.no_grad():
         model.weight[0, 0] += 1e-3
     assert weights_fingerprint(model) != before
-
-
-def test_checkpoint_completeness(tmp_path):
-    ckpt = SimpleNamespace(path=tmp_path)
-    names = ("student", "teacher")
-    (tmp_path / "CKPT.yaml").write_text("end-of-epoch: true\nunixtime: 1\n")
-    assert not is_complete_checkpoint(ckpt, names)
-    for name in names:
-        torch.save({"w": torch.ones(2)}, tmp_path / f"{name}.ckpt")
-    assert is_complete_checkpoint(ckpt, names)
-    # A meta file left empty by a kill right after it was created.
-    (tmp_path / "CKPT.yaml").write_text("")
-    assert not is_complete_checkpoint(ckpt, names)
-    (tmp_path / "CKPT.yaml").write_text("end-of-epoch: true\nunixtime: 1\n")
-    data = (tmp_path / "teacher.ckpt").read_bytes()
-    (tmp_path / "teacher.ckpt").write_bytes(data[: len(data) // 2])
-    assert not is_complete_checkpoint(ckpt, names)

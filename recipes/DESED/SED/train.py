@@ -33,6 +33,10 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_atst.checkpoints import (
+    find_resume_checkpoint,
+    remove_incomplete_checkpoints,
+)
 from speechbrain_atst.data.desed import prepare_desed, resolve_strong_split
 from speechbrain_atst.training import (
     OBJECTIVE_KEY,
@@ -43,11 +47,7 @@ from speechbrain_atst.training import (
     objective_mode,
     write_model_config,
 )
-from speechbrain_atst.training.initialization import (
-    WeightsConfigError,
-    find_resume_checkpoint,
-    remove_incomplete_checkpoints,
-)
+from speechbrain_atst.training.initialization import WeightsConfigError
 from speechbrain_atst.training.runtime import apply_matmul_precision
 
 logger = get_logger(__name__)

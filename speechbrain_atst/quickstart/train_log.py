@@ -1,0 +1,162 @@
+"""SpeechBrain's train log (``train_log.txt``) read back as records.
+
+The recipe logs with ``speechbrain.utils.train_logger.FileTrainLogger``:
+one line per call of ``log_stats``, its parts joined by the logger's own
+separators. The meta part comes first, then each set's statistics with the
+set's name before each key (one line, here cut in two)::
+
+    epoch: 2, step: 20, lr_cnn: 1.00e-03 - train loss: 5.00e-01,
+    train seconds: 22.00 - valid loss: 4.00e-01
+
+A line is split on those separators (:data:`PART_SEPARATOR`,
+:data:`ITEM_SEPARATOR`, :data:`KEY_SEPARATOR`) into ``{key: value}``. The
+quickstart reads its training speed from the epoch lines
+(:func:`training_speed`): the log is the only record of the time spent
+training, validation excluded; the metrics come from the runs' structured
+``test/metrics.json``.
+
+Authors
+ * speechbrain-atst team 2026
+"""
+
+from pathlib import Path
+
+#: Between the meta part and each set's statistics (FileTrainLogger).
+PART_SEPARATOR = " - "
+#: Between the items of a part.
+ITEM_SEPARATOR = ", "
+#: Between a key and its value.
+KEY_SEPARATOR = ": "
+
+
+def _value(text):
+    """``text`` as an int or a float if it is one, else the text.
+
+    Example
+    -------
+    >>> _value("20"), _value("2.20e+01"), _value("validation set")
+    (20, 22.0, 'validation set')
+    """
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_log_line(line):
+    """The ``{key: value}`` items of one line of a train log.
+
+    Keys keep the set's name that the logger puts before them (``train
+    loss``, ``valid loss``); numbers become int or float. An item without
+    a key separator continues the previous value (a value that itself
+    held ``", "``, such as a list).
+
+    Arguments
+    ---------
+    line : str
+        One line written by ``FileTrainLogger.log_stats``.
+
+    Returns
+    -------
+    dict
+        The items in order (empty for a blank line).
+
+    Example
+    -------
+    >>> parse_log_line(
+    ...     "epoch: 2, step: 20, lr_cnn: 1.00e-03 - train loss: 5.00e-01, "
+    ...     "train seconds: 22.00 - valid loss: 4.00e-01"
+    ... )
+    {'epoch': 2, 'step': 20, 'lr_cnn': 0.001, 'train loss': 0.5,
+     'train seconds': 22.0, 'valid loss': 0.4}
+    >>> parse_log_line("Test: validation set, epoch: 3 - test loss: 1.5")
+    {'Test': 'validation set', 'epoch': 3, 'test loss': 1.5}
+    >>> parse_log_line("epoch: 1, sizes: [1, 2] - train loss: 0.25")
+    {'epoch': 1, 'sizes': '[1, 2]', 'train loss': 0.25}
+    """
+    items = {}
+    key = None
+    for part in line.strip().split(PART_SEPARATOR):
+        for item in part.split(ITEM_SEPARATOR):
+            name, sep, value = item.partition(KEY_SEPARATOR)
+            if sep:
+                key = name.strip()
+                items[key] = value.strip()
+            elif key is not None and item:
+                items[key] += ITEM_SEPARATOR + item
+    return {k: _value(v) for k, v in items.items()}
+
+
+def read_train_log(path):
+    """The records of a train log, one per non-empty line.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        ``train_log.txt``.
+
+    Returns
+    -------
+    list of dict
+        See :func:`parse_log_line`; empty if the file does not exist.
+
+    Example
+    -------
+    >>> log = getfixture("tmp_path") / "train_log.txt"
+    >>> _ = log.write_text("epoch: 1, step: 10 - train loss: 1.0\\n\\n")
+    >>> read_train_log(log)
+    [{'epoch': 1, 'step': 10, 'train loss': 1.0}]
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [parse_log_line(line) for line in lines if line.strip()]
+
+
+def training_speed(train_log):
+    """Optimizer steps and training seconds of a run, from its train log.
+
+    The epoch lines (with ``epoch``, ``step`` and ``train seconds``) are
+    summed; the test line and validation times are left out.
+
+    Arguments
+    ---------
+    train_log : str or os.PathLike
+        The run's ``train_log.txt``.
+
+    Returns
+    -------
+    dict or None
+        ``steps``, ``epochs``, ``seconds`` (training time, validation
+        excluded) and ``seconds_per_step``; None without a log.
+
+    Example
+    -------
+    >>> log = getfixture("tmp_path") / "train_log.txt"
+    >>> _ = log.write_text(
+    ...     "epoch: 1, step: 10, lr_cnn: 1e-3 - train loss: 1.0, train "
+    ...     "seconds: 20.0\\nepoch: 2, step: 20, lr_cnn: 1e-3 - train "
+    ...     "loss: 0.5, train seconds: 2.2e+01 - valid loss: 0.4\\n"
+    ...     "Test: validation set, epoch: 2 - test loss: 0.3\\n"
+    ... )
+    >>> training_speed(log)
+    {'steps': 20, 'epochs': 2, 'seconds': 42.0, 'seconds_per_step': 2.1}
+    """
+    epochs = [
+        r
+        for r in read_train_log(train_log)
+        if {"epoch", "step", "train seconds"} <= r.keys()
+    ]
+    steps = max((int(r["step"]) for r in epochs), default=0)
+    if not steps:
+        return None
+    seconds = sum(float(r["train seconds"]) for r in epochs)
+    return {
+        "steps": steps,
+        "epochs": max(int(r["epoch"]) for r in epochs),
+        "seconds": round(seconds, 1),
+        "seconds_per_step": round(seconds / steps, 3),
+    }
