@@ -19,7 +19,6 @@ import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-import torch
 
 #: Sample rate of every waveform the models see (Hz).
 SAMPLE_RATE = 16000
@@ -358,6 +357,8 @@ class ManyHotEncoder:
         torch.Tensor
             Float tensor of zeros and ones.
         """
+        import torch  # lazy: the label grid itself is NumPy only
+
         n_frames = self.grid.n_frames if n_frames is None else n_frames
         y = torch.zeros(n_frames, self.n_classes)
         for onset, offset, label in events:
@@ -384,6 +385,8 @@ class ManyHotEncoder:
         """
         if isinstance(labels, str):
             labels = [lab for lab in labels.split(",") if lab.strip()]
+        import torch  # lazy: the label grid itself is NumPy only
+
         y = torch.zeros(self.n_classes)
         for label in labels:
             y[self.index(label.strip())] = 1.0
@@ -466,7 +469,7 @@ def _per_class(threshold, n_classes):
 
 def _as_numpy(x):
     """Converts a tensor or array-like to a float numpy array."""
-    if isinstance(x, torch.Tensor):
+    if hasattr(x, "detach"):  # a torch.Tensor (torch is not imported here)
         return x.detach().float().cpu().numpy()
     return np.asarray(x, dtype=float)
 

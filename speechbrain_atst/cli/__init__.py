@@ -33,6 +33,7 @@ COMMANDS = {
     "evaluate": "speechbrain_atst.cli.evaluate",
     "detect": "speechbrain_atst.cli.detect",
     "export": "speechbrain_atst.cli.export",
+    "export-onnx": "speechbrain_atst.cli.export_onnx",
     "convert": "speechbrain_atst.cli.convert",
     "quickstart": "speechbrain_atst.cli.quickstart",
 }

@@ -18,6 +18,7 @@ Authors
  * speechbrain-atst team 2026
 """
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -52,11 +53,17 @@ def add_arguments(parser):
         metavar="FILE_OR_DIR",
         help="audio files, or folders searched recursively for audio files",
     )
-    parser.add_argument(
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument(
         "--model",
-        required=True,
         help="model folder (hyperparams.yaml + model.ckpt, see `export` and "
         "`convert`) or hub id",
+    )
+    model.add_argument(
+        "--onnx",
+        metavar="MODEL.onnx",
+        help="run an ONNX model (see `export-onnx`) with onnxruntime "
+        "instead of PyTorch",
     )
     parser.add_argument(
         "--out",
@@ -101,6 +108,36 @@ def add_arguments(parser):
         type=int,
         default=None,
         help="windows per forward pass (default: the model's)",
+    )
+    live = parser.add_argument_group(
+        "streaming",
+        "--stream reads each input as a live stream and prints every event "
+        "(TSV row) as soon as it is final; the input '-' reads raw "
+        "interleaved PCM from standard input",
+    )
+    live.add_argument("--stream", action="store_true", help="stream the inputs")
+    live.add_argument(
+        "--chunk_seconds",
+        type=float,
+        default=0.5,
+        help="audio per chunk fed to the detector (default: %(default)s)",
+    )
+    live.add_argument(
+        "--realtime",
+        action="store_true",
+        help="feed files no faster than real time (as a live source)",
+    )
+    live.add_argument(
+        "--rate", type=int, default=16000, help="PCM rate of stdin input"
+    )
+    live.add_argument(
+        "--channels", type=int, default=1, help="PCM channels of stdin input"
+    )
+    live.add_argument(
+        "--dtype",
+        default="int16",
+        choices=["int16", "int32", "float32", "float64"],
+        help="PCM sample format of stdin input (little-endian)",
     )
 
 
@@ -185,7 +222,18 @@ def collect_inputs(inputs):
 
 
 def _load_model(args):
-    """Loads the interface from ``--model`` with the run options."""
+    """Loads ``--onnx`` or the interface of ``--model`` with the options."""
+    if args.onnx:
+        from speechbrain_atst.inference.onnx_runtime import OnnxSED
+
+        if args.device or args.precision:
+            raise ValueError("--device and --precision need --model")
+        options = {}
+        if args.hop_seconds is not None:
+            options["hop_seconds"] = args.hop_seconds
+        if args.batch_size is not None:
+            options["batch_size"] = args.batch_size
+        return OnnxSED(args.onnx, **options)
     from speechbrain_atst.inference import SEDInterface
 
     run_opts = {}
@@ -244,6 +292,8 @@ def run(args):
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
 
+    if args.stream:
+        return _run_stream(sed, threshold, args)
     entries, problems = collect_inputs(args.inputs)
     events, failures = detect_files(
         sed,
@@ -260,4 +310,70 @@ def run(args):
     n_ok = len(entries) - len(failures)
     failures = problems + failures
     _report(events, n_ok, failures, args)
+    return 1 if failures else 0
+
+
+def _stream_updates(sed, path, threshold, args):
+    """The updates of one input streamed (``-``: PCM from stdin)."""
+    from speechbrain_atst.inference.stream import stream_file, stream_stdin
+
+    options = {"threshold": threshold}
+    if args.hop_seconds is not None:
+        options["hop_seconds"] = args.hop_seconds
+    if str(path) == "-":
+        return stream_stdin(
+            sed,
+            args.rate,
+            args.channels,
+            args.dtype,
+            chunk_seconds=args.chunk_seconds,
+            **options,
+        )
+    return stream_file(
+        sed,
+        path,
+        chunk_seconds=args.chunk_seconds,
+        realtime=args.realtime,
+        **options,
+    )
+
+
+def _run_stream(sed, threshold, args):
+    """``--stream``: events printed (TSV) as soon as they are final.
+
+    Each input is fed in chunks of ``--chunk_seconds``; an input that fails
+    is reported and the others go on, as without ``--stream``. All events
+    are also written to ``--out`` at the end.
+    """
+    import pandas as pd
+
+    from speechbrain_atst.inference import EVENT_COLUMNS, write_events
+    from speechbrain_atst.inference.stream import Event
+
+    stdin = [p for p in args.inputs if p == "-"]
+    entries, problems = collect_inputs([p for p in args.inputs if p != "-"])
+    entries = [("-", "stdin")] * bool(stdin) + list(entries)
+    rows, failures = [], []
+    print("\t".join(EVENT_COLUMNS), flush=True)
+    for path, name in entries:
+        try:
+            for update in _stream_updates(sed, path, threshold, args):
+                if isinstance(update, Event):
+                    row = (name, *update)
+                    rows.append(row)
+                    print(
+                        f"{name}\t{update.onset:.3f}\t{update.offset:.3f}\t"
+                        f"{update.event_label}\t{update.score:.4f}",
+                        flush=True,
+                    )
+        except Exception as err:
+            failures.append((str(path), f"{type(err).__name__}: {err}"))
+            print(f"FAILED {path}: {err}", file=sys.stderr)
+    events = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    write_events(events, args.out)
+    n_ok = len(entries) - len(failures)
+    failures = problems + failures
+    # Standard output carries the events only: the summary goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        _report(events, n_ok, failures, args)
     return 1 if failures else 0

@@ -3,22 +3,25 @@
 Files are read with soundfile (libsndfile), never with ``torchaudio.load``
 (which needs torchcodec from torchaudio 2.9 on). Multichannel audio is
 averaged to mono and audio at another rate is resampled with torchaudio's
-sinc resampler, so a 44.1 kHz or 48 kHz file is never silently misread as
-16 kHz. Unreadable input (missing, empty, truncated or non-audio files, NaN
-or infinite samples) raises an error that names the file and the problem.
+sinc resampler (:func:`read_audio`, a torch tensor) or, without PyTorch,
+with SciPy's polyphase filter (:func:`read_audio_numpy`, a NumPy array, for
+the ONNX runtime path), so a 44.1 kHz or 48 kHz file is never silently
+misread as 16 kHz. Unreadable input (missing, empty, truncated or
+non-audio files, NaN or infinite samples) raises an error that names the
+file and the problem.
 
 Authors
  * speechbrain-atst team 2026
 """
 
 import functools
+import math
 import os
 import struct
 from collections import namedtuple
 
 import numpy as np
 import soundfile as sf
-import torch
 
 from speechbrain_atst.labels import SAMPLE_RATE
 
@@ -151,11 +154,14 @@ def resample(wav, orig_freq, new_freq):
 
     Example
     -------
+    >>> import torch
     >>> resample(torch.zeros(44100), 44100, 16000).shape
     torch.Size([16000])
     """
     if int(orig_freq) == int(new_freq):
         return wav
+    import torch  # lazy: reading audio needs no torch (read_audio_numpy)
+
     with torch.no_grad():
         return _resampler(int(orig_freq), int(new_freq))(wav)
 
@@ -204,6 +210,61 @@ def read_audio(path, sample_rate=SAMPLE_RATE, offset=0.0, duration=None):
     >>> read_audio(f"{tmp}/a.wav", offset=0.25, duration=0.5).shape
     torch.Size([8000])
     """
+    import torch  # lazy: read_audio_numpy is the torch-free route
+
+    mono, rate = _read_segment(path, offset, duration)
+    wav = resample(torch.from_numpy(mono), rate, sample_rate)
+    return wav.to(torch.float32)
+
+
+def read_audio_numpy(path, sample_rate=SAMPLE_RATE, offset=0.0, duration=None):
+    """:func:`read_audio` without PyTorch: a NumPy waveform.
+
+    The same checks and errors (missing, empty, truncated or non-audio
+    files, NaN or infinite samples, bad segments) and the same samples for
+    a file already at ``sample_rate``. A file at another rate is resampled
+    with ``scipy.signal.resample_poly`` (a Kaiser-windowed polyphase
+    filter), not torchaudio's windowed-sinc resampler: resampled audio
+    differs slightly (about 1e-3 near the band edge) from what
+    :func:`read_audio` gives.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The audio file.
+    sample_rate : int
+        Rate of the returned waveform (Hz); 16 kHz by default.
+    offset : float
+        Start of the segment to read (seconds from the file start).
+    duration : float, optional
+        Length of the segment (seconds); ``None`` reads to the end.
+
+    Returns
+    -------
+    numpy.ndarray
+        One-dimensional float32 array.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> soundfile.write(f"{tmp}/a.wav", np.zeros((44100, 2)), 44100)
+    >>> wav = read_audio_numpy(f"{tmp}/a.wav")
+    >>> wav.shape, wav.dtype
+    ((16000,), dtype('float32'))
+    """
+    mono, rate = _read_segment(path, offset, duration)
+    if int(rate) == int(sample_rate):
+        return mono
+    from scipy.signal import resample_poly
+
+    divisor = math.gcd(int(rate), int(sample_rate))
+    wav = resample_poly(mono, int(sample_rate) // divisor, int(rate) // divisor)
+    return wav.astype(np.float32)
+
+
+def _read_segment(path, offset, duration):
+    """Checked mono samples of a segment and the file's sample rate."""
     info = audio_info(path)
     path = os.fspath(path)
     if offset < 0 or (duration is not None and duration <= 0):
@@ -221,9 +282,7 @@ def read_audio(path, sample_rate=SAMPLE_RATE, offset=0.0, duration=None):
     if duration is not None:
         stop = min(stop, start + int(round(duration * info.sample_rate)))
     stop = max(stop, start + 1)
-    mono = _read_mono(path, start, stop)
-    wav = resample(torch.from_numpy(mono), info.sample_rate, sample_rate)
-    return wav.to(torch.float32)
+    return _read_mono(path, start, stop), info.sample_rate
 
 
 #: Frames decoded at once by :func:`_read_mono` (about 4 s at 48 kHz): long

@@ -9,6 +9,12 @@
 * :func:`plot_detection`: a PNG with spectrogram, scores and events.
 * :func:`detect_files` / :func:`write_events`: events of a list of audio
   files (failed files reported, the others processed) and their TSV.
+* :func:`export_onnx` / :class:`OnnxSED`: the whole detector (front-ends
+  included) as one ONNX file, and its runtime on onnxruntime without
+  PyTorch (``from speechbrain_atst.inference.onnx_runtime import OnnxSED``
+  imports no torch).
+
+The names load from their submodules on first use.
 
 Example
 -------
@@ -20,39 +26,53 @@ Authors
  * speechbrain-atst team 2026
 """
 
-from speechbrain_atst.inference.detect import (
-    detect_files,
-    output_id,
-    write_events,
-)
-from speechbrain_atst.inference.export import (
-    convert_official,
-    export_run,
-    find_best_checkpoint,
-    write_model_folder,
-)
-from speechbrain_atst.inference.interface import (
-    EVENT_COLUMNS,
-    SEDInterface,
-    resolve_source,
-    strict_load,
-)
-from speechbrain_atst.inference.plot import plot_detection
-from speechbrain_atst.inference.windowing import merge_weights, window_plan
+import importlib
 
-__all__ = [
-    "EVENT_COLUMNS",
-    "SEDInterface",
-    "convert_official",
-    "detect_files",
-    "export_run",
-    "find_best_checkpoint",
-    "merge_weights",
-    "output_id",
-    "plot_detection",
-    "resolve_source",
-    "strict_load",
-    "window_plan",
-    "write_events",
-    "write_model_folder",
-]
+#: Public name -> submodule defining it; submodules load on first access,
+#: so importing a torch-free submodule (``windowing``, ``onnx_runtime``)
+#: does not import torch through this package.
+_EXPORTS = {
+    "detect_files": "detect",
+    "output_id": "detect",
+    "write_events": "detect",
+    "convert_official": "export",
+    "export_run": "export",
+    "find_best_checkpoint": "export",
+    "write_model_folder": "export",
+    "EVENT_COLUMNS": "interface",
+    "SEDInterface": "interface",
+    "resolve_source": "interface",
+    "strict_load": "interface",
+    "export_onnx": "onnx_export",
+    "OnnxSED": "onnx_runtime",
+    "plot_detection": "plot",
+    "merge_weights": "windowing",
+    "window_plan": "windowing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    """Imports the public names from their modules on first access.
+
+    Arguments
+    ---------
+    name : str
+        Attribute name.
+
+    Returns
+    -------
+    object
+        The attribute.
+
+    Example
+    -------
+    >>> from speechbrain_atst.inference import window_plan
+    >>> window_plan.__module__
+    'speechbrain_atst.inference.windowing'
+    """
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,6 @@ Authors
  * speechbrain-atst team 2026
 """
 
-import contextlib
-
 import torch
 from torch import nn
 
@@ -289,81 +287,15 @@ class CNN(nn.Module):
         return self.cnn(x.contiguous(memory_format=torch.channels_last))
 
 
-@contextlib.contextmanager
-def single_cpu_thread(tensor):
-    """Runs the enclosed CPU ops with one intra-op thread.
-
-    A GRU on the CPU is a chain of hundreds of tiny ops per sequence (one
-    step = a ``[batch, 3 * hidden]`` matmul and a few element-wise ops).
-    Spread over several threads, each op pays a thread synchronisation
-    that costs more than the op itself, and far more (up to a scheduler
-    time slice per op) when another process keeps a core busy: a 10 s clip
-    then spent seconds in the GRU. One thread makes the recurrence
-    independent of the machine load. Nothing changes for GPU tensors or
-    when only one thread is used anyway.
-
-    Arguments
-    ---------
-    tensor : torch.Tensor
-        The input of the enclosed ops (decides CPU or not).
-
-    Example
-    -------
-    >>> with single_cpu_thread(torch.zeros(1)):
-    ...     torch.get_num_threads()
-    1
-    """
-    threads = torch.get_num_threads()
-    if tensor.device.type != "cpu" or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-class _SingleThreadRNN(torch.autograd.Function):
-    """Runs a CPU RNN, forward and backward, on one thread.
-
-    The forward runs without autograd; the backward recomputes it with
-    autograd (cheap next to the backward) and differentiates it, both under
-    :func:`single_cpu_thread`, so the hundreds of tiny per-step ops of the
-    backward pass do not pay a thread synchronisation each either. The
-    recomputation runs under the autocast state of the forward pass.
-    """
-
-    @staticmethod
-    @torch.amp.custom_fwd(device_type="cpu")
-    def forward(ctx, rnn, x, *params):
-        """Output of ``rnn(x)`` (``params``: its trainable parameters)."""
-        ctx.rnn = rnn
-        ctx.save_for_backward(x, *params)
-        with torch.no_grad(), single_cpu_thread(x):
-            return rnn(x)[0]
-
-    @staticmethod
-    @torch.amp.custom_bwd(device_type="cpu")
-    def backward(ctx, grad_out):
-        """Gradients of ``x`` and of the parameters."""
-        x, *params = ctx.saved_tensors
-        with torch.enable_grad(), single_cpu_thread(x):
-            x_in = x.detach().requires_grad_(ctx.needs_input_grad[1])
-            out = ctx.rnn(x_in)[0]
-            inputs = ([x_in] if x_in.requires_grad else []) + params
-            grads = list(torch.autograd.grad(out, inputs, grad_out))
-        grad_x = grads.pop(0) if x_in.requires_grad else None
-        return (None, grad_x, *grads)
-
-
 class BiGRU(nn.Module):
     """Bidirectional multi-layer GRU, batch first (module ``rnn``).
 
-    On the CPU the recurrence runs on a single thread, forward and
-    backward (see :func:`single_cpu_thread`): the same results, several
-    times faster on a multi-core or busy machine. With autograd, the
-    backward pass recomputes the (cheap) forward pass.
+    On the CPU, a GRU is a chain of hundreds of tiny ops per sequence, each
+    paying a thread synchronisation when PyTorch uses several intra-op
+    threads, far more when another process keeps a core busy. The number
+    of threads is a decision of the process, not of the model: the
+    training recipe sets it with ``cpu_threads`` (one thread is the fastest
+    on a busy machine).
 
     Arguments
     ---------
@@ -406,18 +338,7 @@ class BiGRU(nn.Module):
         torch.Tensor
             ``[batch, time, 2 * n_hidden]``.
         """
-        if x.device.type != "cpu" or torch.get_num_threads() == 1:
-            return self.rnn(x)[0]
-        params = [p for p in self.rnn.parameters() if p.requires_grad]
-        random_layers = self.rnn.dropout > 0 and self.training
-        if (
-            torch.is_grad_enabled()
-            and (x.requires_grad or params)
-            and not random_layers
-        ):
-            return _SingleThreadRNN.apply(self.rnn, x, *params)
-        with single_cpu_thread(x):
-            return self.rnn(x)[0]
+        return self.rnn(x)[0]
 
 
 def attention_pooling(strong, attention_logits):

@@ -17,10 +17,19 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_atst.checkpoints import OBJECTIVE_KEY, RUN_CONFIG
+from speechbrain_atst.checkpoints import RUN_CONFIG
+from speechbrain_atst.labels import per_class_values
 from speechbrain_atst.official import load_stage1_weights
+from speechbrain_atst.training.hparams import require
+from speechbrain_atst.training.objective import Objective
 
 logger = get_logger(__name__)
+
+#: The key of the stage-1 result a stage starts from; a stage YAML that
+#: declares it (stage2.yaml) starts from stage 1.
+STAGE1_CKPT = "stage1_ckpt"
+#: Hyperparameters naming the initial weights of every stage.
+WEIGHT_SOURCES = ("atst_ckpt", "atst_random_init")
 
 
 class WeightsConfigError(ValueError):
@@ -33,8 +42,9 @@ def check_weight_sources(hparams):
     Arguments
     ---------
     hparams : dict
-        Loaded hyperparameters (``stage``, ``atst_ckpt``,
-        ``atst_random_init``, ``stage1_ckpt`` for stage 2).
+        Loaded hyperparameters (``atst_ckpt``, ``atst_random_init``, and
+        ``stage1_ckpt`` for a stage that starts from stage 1: its YAML
+        declares that key).
 
     Raises
     ------
@@ -43,17 +53,17 @@ def check_weight_sources(hparams):
 
     Example
     -------
-    >>> check_weight_sources({"stage": 1, "atst_random_init": True})
-    >>> check_weight_sources({"stage": 1})
+    >>> check_weight_sources({"atst_ckpt": None, "atst_random_init": True})
+    >>> check_weight_sources({"atst_ckpt": None, "atst_random_init": False})
     Traceback (most recent call last):
     ...
     speechbrain_atst.training.initialization.WeightsConfigError: ...
     """
-    stage = int(hparams.get("stage", 1))
-    atst_ckpt = hparams.get("atst_ckpt")
-    random_ok = bool(hparams.get("atst_random_init", False))
-    if stage == 2 and hparams.get("stage1_ckpt"):
-        path = hparams["stage1_ckpt"]
+    require(hparams, WEIGHT_SOURCES, "The initial weights")
+    atst_ckpt = hparams["atst_ckpt"]
+    from_stage1 = STAGE1_CKPT in hparams
+    if from_stage1 and hparams[STAGE1_CKPT]:
+        path = hparams[STAGE1_CKPT]
         if not os.path.exists(path):
             raise WeightsConfigError(f"--stage1_ckpt {path} does not exist")
         return
@@ -61,13 +71,13 @@ def check_weight_sources(hparams):
         if not os.path.isfile(atst_ckpt):
             raise WeightsConfigError(f"--atst_ckpt {atst_ckpt} is not a file")
         return
-    if random_ok:
+    if hparams["atst_random_init"]:
         logger.warning(
             "Training with a RANDOMLY INITIALISED ATST-Frame transformer "
             "(atst_random_init: True)"
         )
         return
-    if stage == 2:
+    if from_stage1:
         raise WeightsConfigError(
             "Stage 2 starts from stage 1: pass --stage1_ckpt=<stage-1 "
             "output folder, CKPT folder or .ckpt file>. Without it, pass "
@@ -88,22 +98,24 @@ def initialize_models(hparams):
     Arguments
     ---------
     hparams : dict
-        Loaded hyperparameters (``student``, ``teacher``, ``stage``,
-        ``atst_ckpt``, ``stage1_ckpt``, ``trust_checkpoint``).
+        Loaded hyperparameters (``student``, ``teacher``, ``atst_ckpt``,
+        ``stage1_ckpt`` for a stage that starts from stage 1, and
+        ``trust_checkpoint``: a checkpoint is never trusted without it).
 
     Returns
     -------
     str
         A description of the initial weights.
     """
+    require(hparams, ("student", "teacher", "atst_ckpt"), "The models")
     student, teacher = hparams["student"], hparams["teacher"]
     trust = bool(hparams.get("trust_checkpoint", False))
-    stage1 = hparams.get("stage1_ckpt") if int(hparams["stage"]) == 2 else None
+    stage1 = hparams.get(STAGE1_CKPT)
     if stage1:
         load_stage1_weights(student, teacher, stage1, trust_checkpoint=trust)
         return f"stage-1 weights from {stage1}"
     origin = "random transformer"
-    if hparams.get("atst_ckpt"):
+    if hparams["atst_ckpt"]:
         student.atst.load_pretrained(
             hparams["atst_ckpt"], trust_checkpoint=trust
         )
@@ -123,7 +135,9 @@ def model_config(hparams):
     Returns
     -------
     dict
-        Classes, transformer size, median windows, stage and objective.
+        Classes, transformer size, median windows (one per class, in class
+        order), stage and the objective the stage declares (see
+        :class:`~speechbrain_atst.training.objective.Objective`).
 
     Example
     -------
@@ -133,14 +147,19 @@ def model_config(hparams):
     ...         "atst_embed_dim": 8,
     ...         "atst_depth": 1,
     ...         "atst_num_heads": 2,
-    ...         "median_windows": [7],
+    ...         "median_windows": {"Dog": 7},
     ...         "stage": 2,
+    ...         "objective_mode": "max",
+    ...         "objective_terms": ["teacher_psds1", "teacher_psds2"],
+    ...         "objective_reduce": "sum",
+    ...         "objective_fallback": [],
     ...     }
     ... )
-    >>> cfg["objective_mode"], cfg["n_classes"]
-    ('max', 1)
+    >>> cfg["objective_mode"], cfg["n_classes"], cfg["median_windows"]
+    ('max', 1, [7])
     """
-    stage = int(hparams["stage"])
+    objective = Objective.from_hparams(hparams)
+    windows = per_class_values(hparams["median_windows"], hparams["classes"])
     return {
         "classes": list(hparams["classes"]),
         "n_classes": len(hparams["classes"]),
@@ -149,16 +168,11 @@ def model_config(hparams):
             "depth": int(hparams["atst_depth"]),
             "num_heads": int(hparams["atst_num_heads"]),
         },
-        "median_windows": [int(w) for w in hparams["median_windows"]],
-        "stage": stage,
-        "objective_key": OBJECTIVE_KEY,
-        "objective_mode": "min" if stage == 1 else "max",
-        "objective": (
-            "mean of the teacher's weak BCE on weak_valid and strong BCE on "
-            "strong_valid"
-            if stage == 1
-            else "teacher PSDS1 + PSDS2 on synth_valid"
-        ),
+        "median_windows": [int(w) for w in windows],
+        "stage": int(hparams["stage"]),
+        "objective_key": objective.key,
+        "objective_mode": objective.mode,
+        "objective": objective.describe(),
     }
 
 

@@ -7,18 +7,25 @@
   With ``nonfinite_action: skip`` training goes on, up to SpeechBrain's
   ``nonfinite_patience`` such batches per epoch; ``stop`` ends the run at
   the first one (:func:`skip_or_stop`).
+* An update whose gradient norm is not finite is skipped.
 * Weights are checked before every checkpoint (:func:`check_finite_weights`),
   so that a kept checkpoint never holds NaN or inf and the last complete
   checkpoint stays the one a rerun resumes from.
+
+:class:`NonFiniteGuard` is the training step of ``Brain`` doing all this.
 
 Authors
  * speechbrain-atst team 2026
 """
 
+import math
+
 import torch
+from speechbrain.core import Stage
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_atst.training.distributed import all_processes_agree
+from speechbrain_atst.training.param_groups import clip_gradients
 
 logger = get_logger(__name__)
 
@@ -180,8 +187,9 @@ def nonfinite_loss_report(loss, ids, step, optimizer_step, bad_inputs=""):
 
     Example
     -------
-    >>> nonfinite_loss_report(torch.tensor(float("nan")), ["a", "b"], 2, 1)
-    'Non-finite training loss (nan) at epoch step 2 (optimizer step 1); the batch held: a, b.'
+    >>> print(nonfinite_loss_report(torch.tensor(float("nan")), ["a"], 2, 1))
+    Non-finite training loss (nan) at epoch step 2 (optimizer step 1); the
+    batch held: a.
     """
     ids = list(ids)
     shown = ", ".join(ids[:SHOWN_IDS])
@@ -270,3 +278,136 @@ def check_finite_weights(models, step, optimizer_step):
                     "checkpoint is not saved, so the last complete "
                     "checkpoint stays the one a rerun resumes from"
                 )
+
+
+class NonFiniteGuard:
+    """Mixin of ``Brain``'s training step that skips non-finite updates.
+
+    ``fit_batch`` runs SpeechBrain's step (``on_fit_batch_start``, forward,
+    objectives, backward, ``optimizers_step``, ``on_fit_batch_end``), except
+    that a loss that is not finite on every process is not back-propagated:
+    the buffers of :meth:`guarded_models` are restored, the batch is
+    reported, skipped or the run stopped (:meth:`skip_nonfinite_batch`).
+    ``optimizers_step`` clips all parameter groups together and skips an
+    update whose gradient norm is not finite. ``step_skipped`` tells
+    ``on_fit_batch_end`` whether the optimizer stepped; ``last_grad_norm``
+    is the norm of the last update.
+
+    The brain provides :meth:`guarded_models` (``{name: module}``, whose
+    buffers and weights are checked), ``modules.cnn_features`` /
+    ``modules.atst_features`` (the front-ends, to find non-finite inputs)
+    and ``hparams.nonfinite_action``.
+    """
+
+    step_skipped = False
+    last_grad_norm = float("nan")
+
+    def guarded_models(self):
+        """The models whose buffers and weights are protected.
+
+        Returns
+        -------
+        dict
+            ``{name: torch.nn.Module}``.
+        """
+        raise NotImplementedError
+
+    def fit_batch(self, batch):
+        """One training step; a non-finite loss skips the update.
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+            The batch.
+
+        Returns
+        -------
+        torch.Tensor
+            The detached loss.
+        """
+        should_step = (self.step % self.grad_accumulation_factor) == 0
+        self.step_skipped = False
+        # BatchNorm statistics move during the forward pass: a batch with
+        # a non-finite loss must not leave NaN in them.
+        buffers = snapshot_buffers(*self.guarded_models().values())
+        self.on_fit_batch_start(batch, should_step)
+        with self.no_sync(not should_step):
+            with self.training_ctx:
+                outputs = self.compute_forward(batch, Stage.TRAIN)
+                loss = self.compute_objectives(outputs, batch, Stage.TRAIN)
+            finite = is_finite_everywhere(loss, self.device)
+            if finite:
+                scaled = self.scaler.scale(loss / self.grad_accumulation_factor)
+                scaled.backward()
+        if not finite:
+            restore_buffers(buffers)
+            self.skip_nonfinite_batch(batch, loss)
+            return loss.detach().cpu()
+        if should_step:
+            self.optimizers_step()
+        self.on_fit_batch_end(batch, outputs, loss, should_step)
+        return loss.detach().cpu()
+
+    def skip_nonfinite_batch(self, batch, loss):
+        """Drops the gradients of a non-finite loss; reports it, then skips
+        or stops (``nonfinite_action``, ``--nonfinite_patience``).
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+            The batch (``id``, ``wav``, ``sig``).
+        loss : torch.Tensor
+            Its loss.
+        """
+        self.nonfinite_count += 1
+        self.step_skipped = True
+        for opt in self.optimizers_dict.values():
+            opt.zero_grad(set_to_none=True)
+        front_ends = (self.modules.cnn_features, self.modules.atst_features)
+        bad = nonfinite_inputs(
+            batch.sig.data.to(self.device), batch.wav, front_ends
+        )
+        skip_or_stop(
+            nonfinite_loss_report(
+                loss, batch.id, self.step, self.optimizer_step, bad
+            ),
+            self.hparams.nonfinite_action,
+            self.nonfinite_count,
+            self.nonfinite_patience,
+        )
+
+    def optimizers_step(self):
+        """Clips all groups (``max_grad_norm`` > 0), skips a non-finite
+        gradient, steps the optimizer."""
+        opts = list(self.freeze_optimizers(self.optimizers_dict).values())
+        for opt in opts:
+            self.scaler.unscale_(opt)
+        self.last_grad_norm = clip_gradients(opts, self.max_grad_norm)
+        if not math.isfinite(self.last_grad_norm):
+            if not self.scaler.is_enabled():
+                logger.warning(
+                    "Non-finite gradient norm at optimizer step "
+                    f"{self.optimizer_step + 1}: update skipped"
+                )
+                for opt in opts:
+                    opt.zero_grad(set_to_none=True)
+                self.step_skipped = True
+                return
+        scaler = self.scaler
+        scale_before = scaler.get_scale() if scaler.is_enabled() else 1
+        for opt in opts:
+            scaler.step(opt)
+        scaler.update()
+        if scaler.is_enabled() and scaler.get_scale() < scale_before:
+            self.step_skipped = True  # the scaler skipped inf gradients
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        if not self.step_skipped:
+            self.optimizer_step += 1
+
+    def check_finite_weights(self):
+        """Raises if a guarded model holds NaN or inf (called before every
+        checkpoint save; see :func:`check_finite_weights`)."""
+        check_finite_weights(
+            self.guarded_models(), self.step, self.optimizer_step
+        )

@@ -59,11 +59,19 @@ def objective_mode(stage_or_hparams):
     'max'
     """
     if isinstance(stage_or_hparams, Mapping):
-        return Objective.from_hparams(stage_or_hparams).mode
+        require(stage_or_hparams, ["objective_mode"], "objective_mode()")
+        return _check_mode(stage_or_hparams["objective_mode"])
     stage = int(stage_or_hparams)
     if stage not in OFFICIAL_OBJECTIVE_MODES:
         raise ValueError(f"stage must be 1 or 2, got {stage_or_hparams}")
     return OFFICIAL_OBJECTIVE_MODES[stage]
+
+
+def _check_mode(mode):
+    """``mode`` if it is ``"min"`` or ``"max"``, else a ValueError."""
+    if mode not in OBJECTIVE_MODES:
+        raise ValueError(f"objective_mode must be 'min' or 'max', got {mode!r}")
+    return mode
 
 
 class Objective:
@@ -101,10 +109,7 @@ class Objective:
     )
 
     def __init__(self, mode, terms, reduce="mean", fallback=()):
-        if mode not in OBJECTIVE_MODES:
-            raise ValueError(
-                f"objective_mode must be 'min' or 'max', got {mode!r}"
-            )
+        _check_mode(mode)
         if reduce not in REDUCTIONS:
             raise ValueError(
                 f"objective_reduce must be one of {sorted(REDUCTIONS)}, got "
@@ -172,6 +177,52 @@ class Objective:
             (for ``Checkpointer`` and ``Brain.evaluate``).
         """
         return {f"{self.mode}_key": self.key}
+
+    def checkpoint_meta(self, epoch, valid_stats, keep=()):
+        """The meta of an end-of-epoch checkpoint.
+
+        Arguments
+        ---------
+        epoch : int
+            The epoch.
+        valid_stats : dict or None
+            The epoch's validation statistics (None: not validated).
+        keep : sequence of str
+            More validation statistics to store with the objective.
+
+        Returns
+        -------
+        dict
+            ``epoch``; with a computed objective also the objective,
+            ``objective_mode`` and the ``keep`` statistics present.
+
+        Example
+        -------
+        >>> objective = Objective("min", ["teacher_bce_weak_valid"])
+        >>> objective.checkpoint_meta(3, {"objective": 0.5, "loss": 1.0})
+        {'epoch': 3, 'objective': 0.5, 'objective_mode': 'min'}
+        >>> objective.checkpoint_meta(4, None)
+        {'epoch': 4}
+        """
+        meta = {"epoch": int(epoch)}
+        if valid_stats is not None and self.key in valid_stats:
+            meta[self.key] = float(valid_stats[self.key])
+            meta["objective_mode"] = self.mode
+            for name in keep:
+                if name in valid_stats:
+                    meta[name] = float(valid_stats[name])
+        return meta
+
+    def keep_keys(self):
+        """Arguments of ``Checkpointer.save_and_keep_only`` that keep the
+        best checkpoint by this objective.
+
+        Returns
+        -------
+        dict
+            ``{"min_keys": ["objective"]}`` or ``{"max_keys": [...]}``.
+        """
+        return {f"{self.mode}_keys": [self.key]}
 
     def describe(self):
         """A one-line description (``model_config.json``).

@@ -100,7 +100,7 @@ def set_trainable(student, teacher, tfm_trainable_layers):
     teacher.requires_grad_(False)
 
 
-def param_groups(
+def optimizer_groups(
     student, cnn_lr, rnn_lr, tfm_lr, tfm_lr_scale, tfm_trainable_layers
 ):
     """Optimizer parameter groups of the student, with their ``max_lr``.
@@ -130,7 +130,7 @@ def param_groups(
     -------
     >>> from speechbrain_atst.lobes.atst_sed import ATSTSED
     >>> student = ATSTSED(n_classes=2, embed_dim=8, depth=2, num_heads=2)
-    >>> groups = param_groups(student, 1e-3, 2e-3, 2e-4, 0.5, 2)
+    >>> groups = optimizer_groups(student, 1e-3, 2e-3, 2e-4, 0.5, 2)
     >>> [(g["name"], g["max_lr"]) for g in groups]
     [('cnn', 0.001), ('rnn', 0.002), ('tfm_0', 0.0002), ('tfm_1', 0.0001)]
     """
@@ -183,6 +183,49 @@ def logged_learning_rates(optimizer):
         for group in optimizer.param_groups
         if group.get("name", "") in LOGGED_GROUPS
     }
+
+
+def clip_gradients(optimizers, max_norm):
+    """Clips the gradients of every parameter group to one global norm.
+
+    SpeechBrain's ``optimizers_step`` clips only each optimizer's first
+    group; here the norm is over all the groups' gradients, as Lightning
+    does for the official code.
+
+    Arguments
+    ---------
+    optimizers : sequence of torch.optim.Optimizer
+        The optimizers (gradients unscaled).
+    max_norm : float or None
+        Global norm to clip to; None or <= 0: no clipping (as in the
+        paper), the norm is only measured.
+
+    Returns
+    -------
+    float
+        The total gradient norm before clipping (inf or NaN if a gradient
+        is not finite).
+
+    Example
+    -------
+    >>> w = torch.nn.Parameter(torch.zeros(2))
+    >>> w.grad = torch.tensor([3.0, 4.0])
+    >>> opt = torch.optim.SGD([w], lr=0.1)
+    >>> clip_gradients([opt], 1.0), round(w.grad.norm().item(), 4)
+    (5.0, 1.0)
+    """
+    params = [
+        p
+        for opt in optimizers
+        for group in opt.param_groups
+        for p in group["params"]
+        if p.grad is not None
+    ]
+    if max_norm is not None and float(max_norm) > 0:
+        norm = torch.nn.utils.clip_grad_norm_(params, float(max_norm))
+    else:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+    return float(norm)
 
 
 def check_shared_transformer(student, teacher):

@@ -20,8 +20,12 @@ import os
 import numpy as np
 
 from speechbrain_atst import evaluation
-from speechbrain_atst.training.validation import MODELS, score_clip_set
+from speechbrain_atst.training.records import MODELS
+from speechbrain_atst.training.scoring import score_clip_set
 
+#: The evaluation set of the test pass (``eval_sets`` key): DESED's
+#: validation set.
+TEST_SET = "validation"
 #: Folder of the test outputs, in the run's output folder.
 TEST_FOLDER = "test"
 #: The metrics file, in :data:`TEST_FOLDER`.
@@ -105,7 +109,7 @@ def write_test_outputs(
             median_windows,
             grid,
             num_jobs,
-            "validation",
+            TEST_SET,
         )
         if out is None:
             frames = evaluation.score_frames(

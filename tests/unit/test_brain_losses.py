@@ -1,6 +1,8 @@
-"""Tests of SEDBrain: losses against the formulas, EMA, parameter groups,
-input routing (mixup shared across branches, ICT teacher inputs, stage-1
-transformer sharing) and the handling of non-finite losses.
+"""Tests of SEDBrain: objectives against the formulas, EMA, parameter
+groups, input routing (mixup shared across branches, ICT teacher inputs,
+stage-1 transformer sharing), the handling of non-finite losses and the
+hyperparameters it requires. The loss functions alone are tested in
+test_losses.py.
 
 Authors
  * speechbrain-atst team 2026
@@ -16,14 +18,10 @@ import torch.nn.functional as F
 from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.utils.epoch_loop import EpochCounter
 
-from speechbrain_atst.augment import FrequencyWarp, Mixup, MixupPlan, SliceMix
+from speechbrain_atst.augment import FrequencyWarp, Mixup
 from speechbrain_atst.features import ATSTFrontEnd, CNNFrontEnd
 from speechbrain_atst.lobes.atst_sed import ATSTSED
-from speechbrain_atst.training.brain import (
-    SEDBrain,
-    ict_loss,
-    mean_teacher_loss,
-)
+from speechbrain_atst.training.brain import SEDBrain
 from speechbrain_atst.training.schedules import WarmupCosineLR, exp_warmup
 
 CLASSES = ["Dog", "Cat", "Speech"]
@@ -42,9 +40,7 @@ def _threads():
 def make_brain(tmp_path, stage=2, **overrides):
     """A tiny SEDBrain built without YAML."""
     torch.manual_seed(0)
-    student = ATSTSED(
-        n_classes=3, embed_dim=16, depth=2, num_heads=2, freeze_atst=stage == 1
-    )
+    student = ATSTSED(n_classes=3, embed_dim=16, depth=2, num_heads=2)
     teacher = copy.deepcopy(student)
     sched = WarmupCosineLR(n_epochs=10, warmup_epochs=1, cos_down=stage == 2)
     sched.configure(4)
@@ -75,6 +71,22 @@ def make_brain(tmp_path, stage=2, **overrides):
         "output_folder": str(tmp_path),
         "seed": 1,
         "max_grad_norm": 0.0,
+        "atst_cache": False,
+        "nonfinite_action": "skip",
+        "sync_batchnorm": True,
+        "ckpt_keep": 1,
+        "eval_sets": {},
+        "psds_jobs": 1,
+        "test_score_grid": "clip",
+        "train_logger": None,
+        "objective_mode": "min" if stage == 1 else "max",
+        "objective_reduce": "mean" if stage == 1 else "sum",
+        "objective_terms": (
+            ["teacher_bce_weak_valid", "teacher_bce_strong_valid"]
+            if stage == 1
+            else ["teacher_psds1", "teacher_psds2"]
+        ),
+        "objective_fallback": [],
     }
     hparams.update(overrides)
     brain = SEDBrain(
@@ -115,38 +127,6 @@ def make_batch(n=6, seed=0):
             }
         )
     return PaddedBatch(items)
-
-
-def test_mean_teacher_loss_by_hand():
-    s = torch.tensor([[[0.2, 0.9]]])
-    t = torch.tensor([[[0.4, 0.5]]])
-    ws, wt = torch.tensor([[0.1, 0.3]]), torch.tensor([[0.5, 0.3]])
-    expected = ((0.2**2 + 0.4**2) / 2) + 0.5 * ((0.4**2 + 0.0) / 2)
-    got = mean_teacher_loss(s, ws, t, wt, weak_weight=0.5)
-    assert float(got) == pytest.approx(expected)
-
-
-def test_ict_loss_by_hand():
-    # Two slices; teacher outputs mixed with each slice's own draw.
-    plan = MixupPlan(
-        [
-            SliceMix(0, 2, 0.25, torch.tensor([1, 0])),
-            SliceMix(2, 3, 0.6, torch.tensor([0])),
-        ]
-    )
-    t_strong = torch.tensor([[[0.0]], [[1.0]], [[0.5]]])
-    t_weak = torch.tensor([[0.2], [0.6], [0.9]])
-    s_strong = torch.tensor([[[0.5]], [[0.5]], [[0.1]]])
-    s_weak = torch.tensor([[0.4], [0.4], [0.9]])
-    # Slice 1 targets: 0.25 * t + 0.75 * t[perm].
-    tgt_s1 = [0.25 * 0.0 + 0.75 * 1.0, 0.25 * 1.0 + 0.75 * 0.0]
-    tgt_w1 = [0.25 * 0.2 + 0.75 * 0.6, 0.25 * 0.6 + 0.75 * 0.2]
-    l1 = ((0.5 - tgt_s1[0]) ** 2 + (0.5 - tgt_s1[1]) ** 2) / 2
-    l1 += 0.5 * ((0.4 - tgt_w1[0]) ** 2 + (0.4 - tgt_w1[1]) ** 2) / 2
-    # Slice 2 has one item: mixing with itself changes nothing.
-    l2 = (0.1 - 0.5) ** 2 + 0.5 * 0.0
-    got = ict_loss(s_strong, s_weak, t_strong, t_weak, plan, weak_weight=0.5)
-    assert float(got) == pytest.approx(l1 + l2)
 
 
 def _forward(brain, batch, seed=0):
@@ -251,7 +231,7 @@ def test_stage1_mixes_cnn_only_and_runs_transformer_once(tmp_path):
     brain = make_brain(
         tmp_path, stage=1, mixup=Mixup(alpha=0.2, prob=1.0), atst_cache="memory"
     )
-    brain._setup_atst_cache()
+    brain.on_fit_start()  # creates the cache
     calls = []
     brain.raw_student.atst.register_forward_hook(lambda *a: calls.append(1))
     brain.raw_teacher.atst.register_forward_hook(lambda *a: calls.append(2))
@@ -338,9 +318,20 @@ def test_teacher_ema_after_each_step(tmp_path):
             assert torch.allclose(t, 0.5 * t0 + 0.5 * s)
         else:  # frozen transformer: identical, left alone
             assert torch.equal(t, t0)
+    # Stage 2: a fixed decay.
     stage2 = make_brain(tmp_path, stage=2)
+    before_t = [p.clone() for p in stage2.raw_teacher.cnn.parameters()]
+    with torch.no_grad():
+        for p in stage2.raw_student.cnn.parameters():
+            p.add_(1.0)
     stage2.optimizer_step = 1
-    assert stage2.ema_decay() == 0.999
+    stage2.update_teacher()
+    for t0, t, s in zip(
+        before_t,
+        stage2.raw_teacher.cnn.parameters(),
+        stage2.raw_student.cnn.parameters(),
+    ):
+        assert torch.allclose(t, 0.999 * t0 + 0.001 * s)
 
 
 def test_fit_batch_updates_and_teacher_follows(tmp_path):
@@ -402,3 +393,110 @@ def test_gradient_clipping_covers_all_groups(tmp_path, monkeypatch):
     off.step = 1
     off.fit_batch(make_batch(seed=8))
     assert not seen  # clipping off by default (as in the paper)
+
+
+def test_a_missing_hyperparameter_is_named(tmp_path):
+    with pytest.raises(KeyError, match="needs the hyperparameters seed"):
+        _brain_without(tmp_path, "seed")
+    with pytest.raises(KeyError, match="objective_terms"):
+        _brain_without(tmp_path, "objective_terms")
+
+
+def _brain_without(tmp_path, key):
+    """make_brain with one hyperparameter removed."""
+    real = SEDBrain.__init__
+
+    def init(self, *args, hparams=None, **kwargs):
+        hparams = {k: v for k, v in hparams.items() if k != key}
+        real(self, *args, hparams=hparams, **kwargs)
+
+    try:
+        SEDBrain.__init__ = init
+        return make_brain(tmp_path)
+    finally:
+        SEDBrain.__init__ = real
+
+
+class _Logger:
+    """Records the train logger's calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def log_stats(self, **kwargs):
+        self.calls.append(kwargs)
+
+
+def _validate(brain, batch):
+    """One validation pass over ``batch``; returns the logged stats."""
+    brain.hparams.train_logger = _Logger()
+    brain.train_stats = {"loss": 0.0}
+    brain.modules.eval()
+    brain.on_stage_start(sb.Stage.VALID, 1)
+    brain.evaluate_batch(batch, sb.Stage.VALID)
+    brain.on_stage_end(sb.Stage.VALID, 0.5, 1)
+    return brain.hparams.train_logger.calls[-1]["valid_stats"]
+
+
+def _valid_batch(subsets):
+    """A validation batch whose items belong to ``subsets``."""
+    batch = make_batch(n=len(subsets), seed=9)
+    batch.subset = torch.tensor(subsets)
+    return batch
+
+
+def test_validation_objective_is_the_one_the_hparams_declare(tmp_path):
+    # Stage 1: mean of the teacher's BCE on weak_valid and strong_valid.
+    brain = make_brain(tmp_path, stage=1)
+    stats = _validate(brain, _valid_batch([0, 1, 1, 2, 2, 2]))
+    expected = (
+        stats["teacher_bce_weak_valid"] + stats["teacher_bce_strong_valid"]
+    ) / 2
+    assert stats["objective"] == pytest.approx(expected)
+    assert "teacher_bce_synth_valid" in stats
+    # The same brain with a declared sum over one term.
+    brain = make_brain(
+        tmp_path,
+        stage=1,
+        objective_terms=["teacher_bce_synth_valid"],
+        objective_reduce="sum",
+    )
+    stats = _validate(brain, _valid_batch([0, 1, 1, 2, 2, 2]))
+    assert stats["objective"] == stats["teacher_bce_synth_valid"]
+    # Neither term nor fallback computed: no objective.
+    brain = make_brain(tmp_path, stage=1)
+    stats = _validate(brain, _valid_batch([0, 0]))
+    assert "objective" not in stats
+
+
+def test_teacher_bce_of_each_validation_subset(tmp_path):
+    brain = make_brain(tmp_path, stage=2)
+    batch = _valid_batch([0, 1, 2, 2, 1, 0])
+    brain.modules.eval()  # as Brain.fit does for validation
+    brain.on_stage_start(sb.Stage.VALID, 1)
+    loss = brain.evaluate_batch(batch, sb.Stage.VALID)
+    out = brain.compute_forward(batch, sb.Stage.VALID)
+    strong_t, weak_t = out["teacher"]
+    weak = F.binary_cross_entropy(weak_t[[1, 4]], batch.weak.data[[1, 4]])
+    synth = F.binary_cross_entropy(strong_t[[0, 5]], batch.strong.data[[0, 5]])
+    means = brain.record.bce_means()
+    assert means["weak_valid"] == pytest.approx(float(weak), rel=1e-5)
+    assert means["synth_valid"] == pytest.approx(float(synth), rel=1e-5)
+    assert sorted(brain.record.scores["teacher"]) == ["clip0", "clip5"]
+    assert float(loss) == pytest.approx(
+        sum(means.values()) / len(means), rel=1e-5
+    )
+
+
+def test_training_keeps_the_thread_count(tmp_path, monkeypatch):
+    """The model never changes PyTorch's threads (train.py decides)."""
+    brain = make_brain(tmp_path, stage=1)
+
+    def refuse(n):
+        raise AssertionError("set_num_threads called during training")
+
+    monkeypatch.setattr(torch, "set_num_threads", refuse)
+    brain.step = 1
+    brain.fit_batch(make_batch(seed=10))
+    brain.on_stage_start(sb.Stage.VALID, 1)
+    brain.evaluate_batch(_valid_batch([0, 1, 2]), sb.Stage.VALID)

@@ -154,3 +154,78 @@ def test_detect_command_exits_1_and_lists_the_failures(
     assert "6 events in 2 file(s)" in captured.out
     events = pd.read_csv(out, sep="\t")
     assert sorted(set(events["filename"])) == ["a.wav", "sub/c.flac"]
+
+
+def test_detect_stream_cli_prints_the_offline_events(
+    model_dir, tmp_path, capsys, monkeypatch
+):
+    """``detect --stream``: events printed as TSV rows as they are final,
+    equal to the offline events, for a file and for raw PCM on stdin; a
+    bad input is reported and the others go on (exit status 1)."""
+    import io
+    import sys
+
+    wav = noise(23.0, seed=5) * 10
+    wav[16000 * 4 : 16000 * 9] *= 8  # a loud stretch: some events
+    sf.write(tmp_path / "long.wav", wav, 16000)
+    offline_tsv = tmp_path / "offline.tsv"
+    assert (
+        main(
+            [
+                "detect",
+                str(tmp_path / "long.wav"),
+                "--model",
+                str(model_dir),
+                "--out",
+                str(offline_tsv),
+            ]
+        )
+        == 0
+    )
+    offline = pd.read_csv(offline_tsv, sep="\t")
+    capsys.readouterr()
+
+    pcm = (np.clip(wav, -1, 1) * 32767).astype("<i2").tobytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pcm)))
+    stream_tsv = tmp_path / "stream.tsv"
+    status = main(
+        [
+            "detect",
+            str(tmp_path / "long.wav"),
+            str(tmp_path / "none.wav"),
+            "--model",
+            str(model_dir),
+            "--stream",
+            "--chunk_seconds",
+            "0.7",
+            "--out",
+            str(stream_tsv),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 1 and "none.wav" in err
+    printed = pd.read_csv(io.StringIO(out), sep="\t")
+    streamed = pd.read_csv(stream_tsv, sep="\t")
+    key = ["filename", "event_label", "onset"]
+    assert len(offline) > 0
+    pd.testing.assert_frame_equal(
+        streamed.sort_values(key).reset_index(drop=True),
+        offline.sort_values(key).reset_index(drop=True),
+    )
+    assert len(printed) == len(streamed)
+
+    status = main(
+        [
+            "detect",
+            "-",
+            "--model",
+            str(model_dir),
+            "--stream",
+            "--out",
+            str(tmp_path / "stdin.tsv"),
+        ]
+    )
+    stdin_events = pd.read_csv(tmp_path / "stdin.tsv", sep="\t")
+    assert status == 0
+    assert set(stdin_events.filename) == {"stdin"}
+    assert len(stdin_events) == len(offline)

@@ -29,6 +29,7 @@ Authors
 import sys
 
 import speechbrain as sb
+import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
@@ -39,12 +40,10 @@ from speechbrain_atst.checkpoints import (
 )
 from speechbrain_atst.data.desed import prepare_desed, resolve_strong_split
 from speechbrain_atst.training import (
-    OBJECTIVE_KEY,
     SEDBrain,
     build_datasets,
     check_weight_sources,
     initialize_models,
-    objective_mode,
     write_model_config,
 )
 from speechbrain_atst.training.initialization import WeightsConfigError
@@ -126,6 +125,8 @@ def main(argv):
         sys.exit(f"ERROR: {err}")
 
     apply_matmul_precision(hparams["float32_matmul_precision"])
+    if hparams["cpu_threads"]:
+        torch.set_num_threads(int(hparams["cpu_threads"]))
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
@@ -168,12 +169,11 @@ def main(argv):
         valid_loader_kwargs=hparams["valid_dataloader_opts"],
     )
 
+    # The best checkpoint by the stage's objective is tested.
     if datasets["test"] is not None:
-        key = {f"{objective_mode(hparams['stage'])}_key": OBJECTIVE_KEY}
         brain.evaluate(
             datasets["test"],
             test_loader_kwargs=dict(hparams["valid_dataloader_opts"]),
-            **key,
         )
     return brain
 
