@@ -55,7 +55,14 @@ setup(
     ],
     extras_require={
         "plot": ["matplotlib>=3.7"],
-        "test": ["pytest>=8", "ruff>=0.6", "matplotlib>=3.7"],
+        "onnx": ["onnx>=1.16", "onnxruntime>=1.18"],
+        "test": [
+            "pytest>=8",
+            "ruff>=0.6",
+            "matplotlib>=3.7",
+            "onnx>=1.16",
+            "onnxruntime>=1.18",
+        ],
     },
     entry_points={
         "console_scripts": ["speechbrain-atst=speechbrain_atst.cli:main"],

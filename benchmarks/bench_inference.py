@@ -78,7 +78,7 @@ from speechbrain_atst.evaluation import (  # noqa: E402
 )
 from speechbrain_atst.features import ATSTFrontEnd, CNNFrontEnd  # noqa: E402
 from speechbrain_atst.inference import SEDInterface, window_plan  # noqa: E402
-from speechbrain_atst.inference.interface import FRAME_SAMPLES  # noqa: E402
+from speechbrain_atst.inference.windowing import FRAME_SAMPLES  # noqa: E402
 from speechbrain_atst.labels import (  # noqa: E402
     DESED_CLASSES,
     SAMPLE_RATE,

@@ -300,6 +300,38 @@ def test_cli_export_onnx(folder, clips, tmp_path, capsys):
     assert main(["export-onnx", str(folder), str(out), "--opset", "16"]) == 1
 
 
+def test_cli_detect_with_onnx(folder, onnx_fp32, clips, tmp_path, capsys):
+    """``detect --onnx`` gives the events of ``detect --model``, also when
+    streaming (the stream runs OnnxSED's windows)."""
+    files = [str(c) for c in clips]
+    outs = {}
+    for name, model in [
+        ("torch", ["--model", str(folder)]),
+        ("onnx", ["--onnx", str(onnx_fp32)]),
+        ("onnx_stream", ["--onnx", str(onnx_fp32), "--stream"]),
+    ]:
+        outs[name] = tmp_path / f"{name}.tsv"
+        args = ["detect", *files, *model, "--out", str(outs[name])]
+        assert main([*args, "--threshold", "0.5"]) == 0
+    capsys.readouterr()
+    key = ["filename", "event_label", "onset"]
+    frames = {
+        k: pd.read_csv(v, sep="\t").sort_values(key).reset_index(drop=True)
+        for k, v in outs.items()
+    }
+    columns = ["filename", "onset", "offset", "event_label"]
+    assert len(frames["torch"]) > 0
+    for name in ("onnx", "onnx_stream"):
+        pd.testing.assert_frame_equal(
+            frames[name][columns], frames["torch"][columns]
+        )
+    assert (
+        main(["detect", files[0], "--onnx", str(onnx_fp32), "--device", "cpu"])
+        == 2
+    )
+    assert "--device" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_benchmark_smoke(folder, tmp_path):
     bench = Path(__file__).resolve().parents[2] / "benchmarks"
