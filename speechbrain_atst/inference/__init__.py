@@ -19,8 +19,11 @@ The names load from their submodules on first use.
 Example
 -------
 >>> from speechbrain_atst.inference import SEDInterface
->>> sed = SEDInterface.from_hparams(source="model_folder")  # doctest: +SKIP
->>> sed.detect_file("recording.wav")  # doctest: +SKIP
+
+.. code-block:: python
+
+    sed = SEDInterface.from_hparams(source="model_folder")
+    sed.detect_file("recording.wav")
 
 Authors
  * speechbrain-atst team 2026

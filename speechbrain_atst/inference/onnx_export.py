@@ -246,7 +246,10 @@ def export_onnx(model_dir, out_path, opset=17, precision="fp32"):
 
     Example
     -------
-    >>> export_onnx("model_folder", "model.onnx")  # doctest: +SKIP
+    .. code-block:: python
+
+        export_onnx("model_folder", "model.onnx")
+
     PosixPath('model.onnx')
     """
     import onnx

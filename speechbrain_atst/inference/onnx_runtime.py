@@ -17,8 +17,11 @@ sinc resampler); 16 kHz input gives the same samples.
 Example
 -------
 >>> from speechbrain_atst.inference.onnx_runtime import OnnxSED
->>> sed = OnnxSED("detector.onnx")  # doctest: +SKIP
->>> sed.detect_file("recording.wav")  # doctest: +SKIP
+
+.. code-block:: python
+
+    sed = OnnxSED("detector.onnx")
+    sed.detect_file("recording.wav")
 
 Authors
  * speechbrain-atst team 2026
@@ -129,8 +132,11 @@ class OnnxSED(WindowedDetector):
 
     Example
     -------
-    >>> sed = OnnxSED("detector.onnx", batch_size=4)  # doctest: +SKIP
-    >>> sed.detect_batch(np.zeros((1, 48000), np.float32))  # doctest: +SKIP
+    .. code-block:: python
+
+        sed = OnnxSED("detector.onnx", batch_size=4)
+        sed.detect_batch(np.zeros((1, 48000), np.float32))
+
     """
 
     def __init__(

@@ -728,10 +728,14 @@ def stream_file(sed, path, chunk_seconds=1.0, realtime=False, **kwargs):
 
     Example
     -------
-    >>> import soundfile  # doctest: +SKIP
-    >>> for update in stream_file(sed, "rec.wav"):  # doctest: +SKIP
-    ...     if isinstance(update, Event):
-    ...         print(update)
+    .. code-block:: python
+
+        import soundfile
+
+        for update in stream_file(sed, "rec.wav"):
+            if isinstance(update, Event):
+                print(update)
+
     """
     import soundfile as sf
 
@@ -780,7 +784,11 @@ def stream_stdin(
     -------
     >>> import io
     >>> pcm = io.BytesIO(np.zeros(100, "<i2").tobytes())
-    >>> list(stream_stdin(sed, 16000, 1, source=pcm))  # doctest: +SKIP
+
+    .. code-block:: python
+
+        list(stream_stdin(sed, 16000, 1, source=pcm))
+
     """
     if dtype not in PCM_FORMATS:
         raise ValueError(f"dtype must be one of {sorted(PCM_FORMATS)}")
