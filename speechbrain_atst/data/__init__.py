@@ -20,7 +20,7 @@ Authors
  * speechbrain-atst team 2026
 """
 
-import importlib
+from speechbrain_atst.lazy import lazy_getattr
 
 #: The DESED ``dataset/`` folder as used by ATST-SED, per subset: audio
 #: folder, metadata TSV (``kind`` says whether it holds strong or weak
@@ -83,26 +83,5 @@ _EXPORTS = {
 __all__ = ["DESED_LAYOUT", *_EXPORTS]
 
 
-def __getattr__(name):
-    """Imports the public functions from their modules on first access.
-
-    Arguments
-    ---------
-    name : str
-        Attribute name.
-
-    Returns
-    -------
-    object
-        The attribute.
-
-    Example
-    -------
-    >>> from speechbrain_atst.data import audio_info
-    >>> audio_info.__module__
-    'speechbrain_atst.data.audio'
-    """
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Imports the public names from their modules on first access.
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

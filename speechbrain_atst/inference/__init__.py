@@ -29,7 +29,7 @@ Authors
  * speechbrain-atst team 2026
 """
 
-import importlib
+from speechbrain_atst.lazy import lazy_getattr
 
 #: Public name -> submodule defining it; submodules load on first access,
 #: so importing a torch-free submodule (``windowing``, ``onnx_runtime``)
@@ -56,26 +56,5 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    """Imports the public names from their modules on first access.
-
-    Arguments
-    ---------
-    name : str
-        Attribute name.
-
-    Returns
-    -------
-    object
-        The attribute.
-
-    Example
-    -------
-    >>> from speechbrain_atst.inference import window_plan
-    >>> window_plan.__module__
-    'speechbrain_atst.inference.windowing'
-    """
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Imports the public names from their modules on first access.
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
