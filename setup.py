@@ -58,6 +58,7 @@ setup(
         "onnx": ["onnx>=1.16", "onnxruntime>=1.18"],
         "test": [
             "pytest>=8",
+            "pytest-xdist>=3.5",
             "ruff>=0.6",
             "matplotlib>=3.7",
             "onnx>=1.16",

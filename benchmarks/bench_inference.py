@@ -327,7 +327,12 @@ def desed_long_file(seconds, seed, classes, events_per_minute=12):
 
 
 def make_interface(
-    model, window=10.0, hop_seconds=None, batch_size=8, precision="fp32"
+    model,
+    window=10.0,
+    hop_seconds=None,
+    batch_size=8,
+    precision="fp32",
+    cls=SEDInterface,
 ):
     """An SEDInterface around ``model`` (float32 front-ends, CPU).
 
@@ -343,13 +348,15 @@ def make_interface(
         Windows per model call.
     precision : str
         ``"fp32"`` or ``"bf16"`` (autocast of the model).
+    cls : type
+        ``SEDInterface`` or a subclass.
 
     Returns
     -------
     SEDInterface
         The interface.
     """
-    return SEDInterface(
+    return cls(
         modules={
             "cnn_frontend": CNNFrontEnd(),
             "atst_frontend": ATSTFrontEnd(),
@@ -563,6 +570,68 @@ def bench_long_audio(model, seconds, per_window_s, window=10.0, quiet=None):
         "mean_abs": float(diff.mean()),
     }
     return out
+
+
+class ConstantScores(SEDInterface):
+    """``SEDInterface`` whose network is replaced by constant scores: what
+    is left is the interface's own work (input checks, windows, merging,
+    median filter)."""
+
+    def _run_windows(self, windows):
+        """Scores 0.5 for ``[n, window_samples]`` windows."""
+        shape = (len(windows), self.window_frames, len(self.classes))
+        return np.full(shape, 0.5, np.float32)
+
+
+def bench_host_work(batch, window, hour_seconds, repeat, quiet=None):
+    """The interface's own work per call, outside the network.
+
+    ``frame_scores_batch`` of :class:`ConstantScores` on ``batch`` clips
+    of ``window`` seconds (one window each, 64 windows per call, no median
+    filter, like :func:`bench_clips`) and on ``hour_seconds`` of audio
+    (median filter included). On a GPU this work is what the host adds to
+    the network's time.
+
+    Arguments
+    ---------
+    batch : int
+        Clips per call.
+    window : float
+        Window and clip length (s).
+    hour_seconds : float
+        Length of the long recording (s; 3600 for an hour).
+    repeat : int
+        Timed calls (median kept).
+    quiet : dict, optional
+        ``quiet_load`` and ``patience`` of :func:`bench_utils.time_call`.
+
+    Returns
+    -------
+    dict
+        ``batch_ms_per_clip`` and ``seconds_per_audio_hour``.
+    """
+    sed = make_interface(
+        BandDetector([0]), window=window, batch_size=64, cls=ConstantScores
+    )
+    gen = torch.Generator().manual_seed(0)
+    clips = 0.1 * torch.randn(batch, int(window * SAMPLE_RATE), generator=gen)
+    long = 0.1 * torch.randn(1, int(hour_seconds * SAMPLE_RATE), generator=gen)
+    clip_timing = time_call(
+        lambda: sed.frame_scores_batch(clips, median=False),
+        repeat=repeat,
+        **(quiet or {}),
+    )
+    long_timing = time_call(
+        lambda: sed.frame_scores_batch(long), repeat=repeat, **(quiet or {})
+    )
+    return {
+        "batch": batch,
+        "window_seconds": window,
+        "batch_ms_per_clip": 1e3 * clip_timing["median"] / batch,
+        "audio_seconds": hour_seconds,
+        "seconds_per_audio_hour": long_timing["median"] * 3600 / hour_seconds,
+        "timings": {"batch": clip_timing, "long": long_timing},
+    }
 
 
 def bench_accuracy(seconds, n_files, window=10.0):
@@ -803,6 +872,16 @@ def markdown(result):
         f"{fmt(diff['max_abs_diff_median_filtered'])}).",
         "",
     ]
+    host = result.get("host_work")
+    if host:
+        lines += [
+            "Interface work outside the network (constant scores instead of "
+            f"the model): {fmt(host['batch_ms_per_clip'])} ms per clip at "
+            f"{host['batch']} clips of {host['window_seconds']:g} s per call; "
+            f"{fmt(host['seconds_per_audio_hour'])} s per audio hour (median "
+            "filter included).",
+            "",
+        ]
     long = result["long_audio"]
     rows = []
     for key in SETTINGS:
@@ -916,6 +995,12 @@ def main(argv=None):
     parser.add_argument("--depth", type=int, default=12)
     parser.add_argument("--num-heads", type=int, default=12)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
+    parser.add_argument(
+        "--host-batch",
+        type=int,
+        default=64,
+        help="clips per call of the interface-work measurement",
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
         "--bf16-repeat",
@@ -967,6 +1052,7 @@ def main(argv=None):
     if args.tiny:
         args.embed_dim, args.depth, args.num_heads = 32, 1, 2
         args.batch_sizes, args.repeat, args.warmup = [1, 2], 1, 0
+        args.host_batch = 2
         args.bf16_repeat = 1
         args.threads, args.quiet_load = 1, 0.0
         args.window_seconds = 2.0
@@ -990,6 +1076,13 @@ def main(argv=None):
     bound["measured_seconds_per_clip"] = per_clip["float32"][largest]
     bound["fraction_of_gemm_bound"] = (
         bound["floor_seconds_per_clip"] / bound["measured_seconds_per_clip"]
+    )
+    host = bench_host_work(
+        args.host_batch,
+        window,
+        3600.0 if not args.tiny else args.long_seconds,
+        args.repeat,
+        quiet,
     )
     long = bench_long_audio(
         model, args.long_seconds, per_clip["float32"][largest], window, quiet
@@ -1026,6 +1119,7 @@ def main(argv=None):
         "compute_bound": bound,
         "timings": raw,
         "bfloat16_vs_float32": diff,
+        "host_work": host,
         "long_audio": long,
         "accuracy": accuracy,
         "targets": {

@@ -30,6 +30,7 @@ Authors
 """
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -248,7 +249,9 @@ def run_steps(brain, batch, repeat, warmup=1, quiet=None):
 
     def step():
         brain.step += 1
-        losses.append(float(brain.fit_batch(batch)))
+        # A new batch object each step (``PaddedBatch.to`` moves in place):
+        # every step copies the batch to the device, as in training.
+        losses.append(float(brain.fit_batch(copy.copy(batch))))
         if brain.device.startswith("cuda"):
             torch.cuda.synchronize()
 

@@ -523,6 +523,35 @@ def find_resume_checkpoint(checkpointer):
 
 
 # -------------------------------------------------------------- runs ---
+def run_resumes(checkpointer, debug=False):
+    """Whether a recipe run resumes from a checkpoint of its own.
+
+    Folders a killed run left partial are deleted first (on the main
+    process), never loaded.
+
+    Arguments
+    ---------
+    checkpointer : speechbrain.utils.checkpoints.Checkpointer
+        The run's checkpointer.
+    debug : bool
+        SpeechBrain's debug mode (checkpoints go to a temporary folder:
+        never a resume).
+
+    Returns
+    -------
+    bool
+        True if the run's save folder holds a usable checkpoint.
+    """
+    from speechbrain.utils.distributed import run_on_main
+
+    if debug:
+        return False
+    run_on_main(
+        remove_incomplete_checkpoints, args=[checkpointer.checkpoints_dir]
+    )
+    return find_resume_checkpoint(checkpointer) is not None
+
+
 def read_run_config(run_dir):
     """Reads the ``model_config.json`` of a training run.
 

@@ -21,6 +21,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SEARCH_ROOTS = (PACKAGE_DIR, PACKAGE_DIR.parent)
 #: The DESED training recipe, relative to a search root.
 DESED_RECIPE = ("recipes", "DESED", "SED")
+#: The own-data (fine-tuning) recipe, relative to a search root.
+CUSTOM_RECIPE = ("recipes", "Custom", "SED")
 #: The inference hyperparameters template, relative to a search root.
 INFERENCE_TEMPLATE = ("hparams", "inference.yaml")
 

@@ -6,6 +6,10 @@
 * ``tiny_sed_data``: a three-class dataset of the same size with its
   manifests, on which a tiny model learns in a few dozen CPU steps (PSDS
   with ten classes needs far more training);
+* ``small_sed_data``: the same classes at half the "small" scale (four
+  training steps per epoch with batches of [1, 1, 2, 2]), for the runs
+  that test the training machinery, not learning (DDP, kill and resume,
+  non-finite values);
 * ``recipe_env`` / ``REPO_ROOT``: environment to run the recipes in
   subprocesses with the package importable;
 * ``atst_parity``: the ATST-SED parity files (official checkpoint layouts,
@@ -30,6 +34,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 #: Classes of ``tiny_sed_data``: three long, distinct sound families.
 TINY_CLASSES = ["Alarm_bell_ringing", "Frying", "Vacuum_cleaner"]
+
+
+def pytest_configure(config):
+    """One PyTorch thread in the test process.
+
+    The tests run tiny models, whose many small ops gain nothing from a
+    second thread; on a machine whose cores other processes keep busy,
+    threads that wait for each other make them several times slower
+    (the recipe runs and their subprocesses use one thread too:
+    ``recipe_env``, ``cpu_threads`` in tiny.yaml).
+    """
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +80,24 @@ def tiny_sed_data(tmp_path_factory):
     data = tmp_path_factory.mktemp("tiny_sed_data")
     manifests = tmp_path_factory.mktemp("tiny_sed_manifests")
     synthesize_mini_desed(data, scale="small", seed=0, classes=TINY_CLASSES)
+    prepare_desed(data, manifests, classes=TINY_CLASSES)
+    return {
+        "data_folder": str(data),
+        "manifest_folder": str(manifests),
+        "classes": list(TINY_CLASSES),
+    }
+
+
+@pytest.fixture(scope="session")
+def small_sed_data(tmp_path_factory):
+    """Half-"small" three-class dataset: ``data_folder``,
+    ``manifest_folder``, ``classes``."""
+    from speechbrain_atst.data.desed import prepare_desed
+    from speechbrain_atst.data.synth import synthesize_mini_desed
+
+    data = tmp_path_factory.mktemp("small_sed_data")
+    manifests = tmp_path_factory.mktemp("small_sed_manifests")
+    synthesize_mini_desed(data, scale=0.5, seed=0, classes=TINY_CLASSES)
     prepare_desed(data, manifests, classes=TINY_CLASSES)
     return {
         "data_folder": str(data),

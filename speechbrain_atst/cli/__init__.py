@@ -30,12 +30,14 @@ import sys
 COMMANDS = {
     "synth": "speechbrain_atst.cli.synth",
     "prepare": "speechbrain_atst.cli.prepare",
+    "prepare-custom": "speechbrain_atst.cli.prepare_custom",
     "evaluate": "speechbrain_atst.cli.evaluate",
     "detect": "speechbrain_atst.cli.detect",
     "export": "speechbrain_atst.cli.export",
     "export-onnx": "speechbrain_atst.cli.export_onnx",
     "convert": "speechbrain_atst.cli.convert",
     "quickstart": "speechbrain_atst.cli.quickstart",
+    "finetune": "speechbrain_atst.cli.finetune",
 }
 
 

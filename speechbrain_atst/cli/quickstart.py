@@ -86,6 +86,13 @@ def add_arguments(parser):
         help="epochs of stage 2 (default: hparams/quickstart.yaml)",
     )
     parser.add_argument(
+        "--custom",
+        action="store_true",
+        help="then fine-tune the quickstart's model on synthesized sounds "
+        "of four other classes and compare it with training from scratch "
+        "(your own sounds path; a few more minutes)",
+    )
+    parser.add_argument(
         "--override",
         action="append",
         default=[],
@@ -150,7 +157,7 @@ def run(args):
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        run_quickstart(
+        summary = run_quickstart(
             out_dir=args.out_dir,
             scale=args.scale,
             seed=args.seed,
@@ -160,7 +167,23 @@ def run(args):
             stage2_epochs=args.stage2_epochs,
             overrides=overrides,
         )
-    except (QuickstartError, FileExistsError, FileNotFoundError) as err:
+        if args.custom:
+            from speechbrain_atst.quickstart.custom import run_custom
+
+            run_custom(
+                args.out_dir,
+                summary["outputs"]["model"],
+                summary["device"],
+                seed=args.seed,
+                data_seed=args.data_seed,
+            )
+    except (
+        QuickstartError,
+        FileExistsError,
+        FileNotFoundError,
+        ValueError,  # --custom: bad data
+        RuntimeError,  # --custom: a failed run
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

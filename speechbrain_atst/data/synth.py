@@ -593,21 +593,22 @@ def _background(rng, n):
 # ---------------------------------------------------------------------------
 
 
-def _event_length(rng, label):
-    """Draws an event length (s) from the class distribution."""
-    median, sigma, lo, hi = EVENT_LENGTHS[label]
+def _event_length(rng, label, lengths=None):
+    """Draws an event length (s) from the class distribution (``lengths``:
+    ``{label: (median, sigma, low, high)}``, DESED's by default)."""
+    median, sigma, lo, hi = (lengths or EVENT_LENGTHS)[label]
     return float(
         np.clip(median * np.exp(sigma * rng.standard_normal()), lo, hi)
     )
 
 
-def _place_events(rng, labels, duration):
+def _place_events(rng, labels, duration, lengths=None):
     """Chooses (onset, offset) for each label; same-class events never
     overlap (an event that cannot be placed is dropped)."""
     events = []
     for label in labels:
         for _ in range(10):
-            length = min(_event_length(rng, label), duration)
+            length = min(_event_length(rng, label, lengths), duration)
             if rng.random() < 0.12:  # already going on when the clip starts
                 onset = 0.0
             elif rng.random() < 0.12:  # still going on when the clip ends
@@ -645,8 +646,9 @@ def _trim(wav, floor_db=-35.0, frame=160):
     return first * frame, wav[first * frame : stop]
 
 
-def _render_clip(rng, n_samples, events, snr_range):
-    """Mixes the events over a background.
+def _render_clip(rng, n_samples, events, snr_range, generators=None):
+    """Mixes the events over a background (``generators``: ``{label:
+    (rng, n_samples) -> waveform}``, DESED's classes by default).
 
     Returns the int16-safe float32 mixture and the events, whose onsets
     and offsets now fit the synthesized sound (trimmed of silence).
@@ -662,7 +664,7 @@ def _render_clip(rng, n_samples, events, snr_range):
         # cut, so that it has no attack (or release) inside the clip.
         pre = int(0.5 * SR) if start == 0 else 0
         post = int(0.5 * SR) if stop == n_samples else 0
-        wav = GENERATORS[label](rng, pre + stop - start + post)
+        wav = (generators or GENERATORS)[label](rng, pre + stop - start + post)
         lead, wav = _trim(wav[pre : len(wav) - post])
         onset = round((start + lead) / SR, 3)
         start = int(round(onset * SR))

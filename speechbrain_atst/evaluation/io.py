@@ -27,7 +27,9 @@ def write_scores(scores, folder):
     """Writes one sed_scores_eval ``<audio_id>.tsv`` score file per clip.
 
     The files are those of ``sed_scores_eval.io.write_sed_scores`` (floats
-    written in their shortest exact form), so they read back exactly.
+    written in their shortest exact form), so they read back exactly. An
+    audio id with ``/`` (a file in a subfolder of a dataset,
+    ``site1/rec01``) is written in that subfolder.
 
     Arguments
     ---------
@@ -49,6 +51,8 @@ def write_scores(scores, folder):
     >>> df = scores_to_dataframe(np.eye(3)[:, :2], ["Cat", "Dog"])
     >>> write_scores({"clip1": df}, tmp).joinpath("clip1.tsv").is_file()
     True
+    >>> write_scores({"site/a": df}, tmp).joinpath("site", "a.tsv").is_file()
+    True
     """
     validate = sed_scores_eval().base_modules.scores.validate_score_dataframe
     if not isinstance(scores, dict):
@@ -59,7 +63,8 @@ def write_scores(scores, folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for audio_id, frame in scores.items():
-        if not audio_id or "/" in audio_id or os.sep in audio_id:
+        parts = str(audio_id).split("/")
+        if any(p in ("", ".", "..") or os.sep in p for p in parts):
             raise ValueError(f"Invalid audio id for a file name: {audio_id!r}")
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(
@@ -80,7 +85,9 @@ def write_scores(scores, folder):
         # shortest round-trip float repr), a few times faster.
         rows = ["\t".join(map(repr, row)) for row in values.tolist()]
         text = "\n".join(["\t".join(header), *rows]) + "\n"
-        (folder / f"{audio_id}.tsv").write_text(text, encoding="utf-8")
+        path = folder.joinpath(*parts[:-1], f"{parts[-1]}.tsv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return folder
 
 
@@ -88,7 +95,8 @@ def read_scores(folder):
     """Reads a folder of sed_scores_eval score TSVs (``<audio_id>.tsv``).
 
     Values are parsed exactly (round trip of what ``write_scores`` wrote);
-    files not ending in ``.tsv`` are ignored.
+    files not ending in ``.tsv`` are ignored. Files in subfolders get the
+    ids ``subfolder/name``.
 
     Arguments
     ---------
@@ -107,16 +115,21 @@ def read_scores(folder):
     >>> tmp = tempfile.mkdtemp()
     >>> df = scores_to_dataframe(np.eye(3)[:, :2] / 3, ["Cat", "Dog"])
     >>> _ = write_scores({"clip1": df}, tmp)
-    >>> read_scores(tmp)["clip1"].equals(df)
-    True
+    >>> _ = write_scores({"site/a": df}, tmp)
+    >>> read_scores(tmp)["clip1"].equals(df), list(read_scores(tmp))
+    (True, ['clip1', 'site/a'])
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"Score folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".tsv"))
+    files = sorted(
+        (p.relative_to(folder).as_posix()[: -len(".tsv")], p)
+        for p in folder.rglob("*.tsv")
+        if p.is_file()
+    )
     if not files:
         raise ValueError(f"No score file (*.tsv) in {folder}")
-    return {path.name[: -len(".tsv")]: _read_score_file(path) for path in files}
+    return {audio_id: _read_score_file(path) for audio_id, path in files}
 
 
 def _read_score_file(path):

@@ -76,10 +76,86 @@ def naming(path):
 
 
 def _as_array(x, dtype):
-    """NumPy array of a torch tensor (any device) or an array-like."""
+    """NumPy array of a torch tensor (any device) or an array-like.
+
+    A float32 or float64 tensor on the CPU is read in place (no copy);
+    other dtypes (bfloat16, float16, integers) go through float64, which
+    holds them exactly.
+    """
     if hasattr(x, "detach"):  # a torch.Tensor; torch is not imported here
-        x = x.detach().cpu().double().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) not in ("torch.float32", "torch.float64"):
+            x = x.double()
+        x = x.numpy()
     return np.asarray(x, dtype=dtype)
+
+
+def batch_lengths(shape, wav_lens):
+    """Real lengths (samples) of the waveforms of a padded batch.
+
+    Arguments
+    ---------
+    shape : tuple of int
+        ``(batch, samples)`` of the padded batch.
+    wav_lens : array-like or None
+        Relative lengths (SpeechBrain convention); full if None.
+
+    Returns
+    -------
+    list of int
+        ``round(rel * samples)`` per waveform, as many as both the batch
+        and ``wav_lens`` hold (not clipped: checked by
+        :func:`check_waveforms`).
+
+    Example
+    -------
+    >>> batch_lengths((2, 10), None), batch_lengths((2, 10), [1.0, 0.25])
+    ([10, 10], [10, 2])
+    """
+    n_rows, width = shape
+    if wav_lens is None:
+        return [width] * n_rows
+    rel = _as_array(wav_lens, np.float64).flatten()
+    return [int(round(float(r) * width)) for r in rel][:n_rows]
+
+
+def check_waveforms(lengths, suspect, is_finite):
+    """Raises for the first waveform that is empty or holds NaN or inf.
+
+    Arguments
+    ---------
+    lengths : list of int
+        Real length of each waveform (see :func:`batch_lengths`).
+    suspect : array-like of bool
+        Waveforms that may hold NaN or inf (e.g. those whose sum is not
+        finite); the others are taken as finite without a look.
+    is_finite : callable
+        ``is_finite(index)``: whether the real samples of a suspect
+        waveform are all finite (the exact check).
+
+    Raises
+    ------
+    ValueError
+        Naming the first bad waveform of the batch, empty or not finite.
+
+    Example
+    -------
+    >>> check_waveforms([3, 0], [False, False], None)
+    Traceback (most recent call last):
+    ...
+    ValueError: Cannot score an empty waveform (1)
+    """
+    suspect = np.asarray(suspect, dtype=bool)
+    bad = (np.asarray(lengths, dtype=np.int64) <= 0) | suspect
+    for index in np.flatnonzero(bad).tolist():
+        if lengths[index] <= 0:
+            raise ValueError(f"Cannot score an empty waveform ({index})")
+        if not is_finite(index):
+            # NaN would spread over the whole window (per-clip
+            # normalisation) and yield NaN scores without an error.
+            raise ValueError(
+                f"Waveform {index} of the batch contains NaN or inf samples"
+            )
 
 
 class WindowedDetector:
@@ -240,9 +316,16 @@ class WindowedDetector:
     # ------------------------------------------------------------------ #
     # Frame scores
     # ------------------------------------------------------------------ #
-    def _signals(self, wavs, wav_lens):
-        """Splits a padded batch into 1-D float32 signals of their real
-        lengths (NaN or inf samples and empty signals raise)."""
+    def _batch(self, wavs, wav_lens):
+        """The checked batch: ``(wavs, lengths)``.
+
+        ``wavs`` is the ``[batch, samples]`` float32 array (a view of the
+        input where possible), ``lengths`` the real length of each
+        waveform, at most ``samples``. An empty waveform, or NaN or inf
+        among its real samples, raises. NaN and inf are looked for in one
+        pass over the batch (a row sum); only a row whose sum is not
+        finite is checked sample by sample.
+        """
         wavs = _as_array(wavs, np.float32)
         if wavs.ndim == 1:
             wavs = wavs[None]
@@ -250,24 +333,22 @@ class WindowedDetector:
             raise ValueError(
                 f"Expected waveforms [batch, samples], got {wavs.shape}"
             )
-        if wav_lens is None:
-            lengths = [wavs.shape[1]] * wavs.shape[0]
-        else:
-            rel = _as_array(wav_lens, np.float64).flatten()
-            lengths = [int(round(float(r) * wavs.shape[1])) for r in rel]
-        signals = []
-        for index, (wav, length) in enumerate(zip(wavs, lengths)):
-            if length <= 0:
-                raise ValueError(f"Cannot score an empty waveform ({index})")
-            signal = wav[:length]
-            if not np.isfinite(signal).all():
-                # NaN would spread over the whole window (per-clip
-                # normalisation) and yield NaN scores without an error.
-                raise ValueError(
-                    f"Waveform {index} of the batch contains NaN or inf samples"
-                )
-            signals.append(signal)
-        return signals
+        lengths = batch_lengths(wavs.shape, wav_lens)
+        wavs = wavs[: len(lengths)]
+        with np.errstate(all="ignore"):  # inf - inf, overflow: suspects
+            suspect = ~np.isfinite(wavs.sum(axis=1))
+        check_waveforms(
+            lengths,
+            suspect,
+            lambda i: bool(np.isfinite(wavs[i, : lengths[i]]).all()),
+        )
+        return wavs, [min(n, wavs.shape[1]) for n in lengths]
+
+    def _signals(self, wavs, wav_lens):
+        """Splits a padded batch into 1-D float32 signals of their real
+        lengths (NaN or inf samples and empty signals raise)."""
+        wavs, lengths = self._batch(wavs, wav_lens)
+        return [wav[:n] for wav, n in zip(wavs, lengths)]
 
     def frame_scores_batch(self, wavs, wav_lens=None, median=True):
         """Frame scores of each waveform of a batch, on the 64 ms grid.
@@ -288,32 +369,27 @@ class WindowedDetector:
             ``ceil(samples / 1024)`` frames for audio longer than a window
             and ``FrameGrid.valid_frames(duration)`` frames otherwise.
         """
-        signals = self._signals(wavs, wav_lens)
+        wavs, lengths = self._batch(wavs, wav_lens)
+        return self._frame_scores(wavs, lengths, median)
+
+    def _frame_scores(self, wavs, lengths, median):
+        """Frame scores of the checked batch of :meth:`_batch`."""
         plans = [
             window_plan(
-                s.shape[0],
+                n,
                 self.window_samples,
                 self.window_frames,
                 self.hop_frames,
                 FRAME_SAMPLES,
             )
-            for s in signals
+            for n in lengths
         ]
         jobs = [
             (i, start)
             for i, (starts, _) in enumerate(plans)
             for start in starts
         ]
-        outputs = []
-        for first in range(0, len(jobs), self.batch_size):
-            chunk = jobs[first : first + self.batch_size]
-            windows = np.stack(
-                [
-                    cut_window(signals[i], start, self.window_samples)
-                    for i, start in chunk
-                ]
-            )
-            outputs.extend(np.asarray(self._run_windows(windows)))
+        outputs = self._score_jobs(wavs, lengths, jobs)
         results = []
         position = 0
         for index, (starts, n_frames) in enumerate(plans):
@@ -324,13 +400,50 @@ class WindowedDetector:
                 # E.g. samples so large that the spectrogram overflows
                 # float32: never hand out NaN scores (they decode to no
                 # event at all, silently).
-                peak = float(np.abs(signals[index]).max())
+                peak = float(abs(wavs[index, : lengths[index]]).max())
                 raise ValueError(
                     f"Waveform {index}: the model produced NaN or inf "
                     f"scores (largest sample magnitude {peak:.3g}; audio "
                     "is expected in about [-1, 1])"
                 )
         return results
+
+    def _score_jobs(self, wavs, lengths, jobs):
+        """Scores of the windows ``jobs`` (``(waveform, start frame)``
+        pairs), ``batch_size`` windows per ``_run_windows`` call.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            ``[frames, n_classes]`` per job, in order.
+        """
+        outputs = []
+        for first in range(0, len(jobs), self.batch_size):
+            chunk = jobs[first : first + self.batch_size]
+            windows = self._cut_windows(wavs, lengths, chunk)
+            outputs.extend(np.asarray(self._run_windows(windows)))
+        return outputs
+
+    def _cut_windows(self, wavs, lengths, chunk):
+        """``[len(chunk), window_samples]`` float32 windows of the jobs;
+        consecutive whole rows of one window each are the batch itself
+        (no copy)."""
+        rows = [i for i, _ in chunk]
+        first = rows[0]
+        if (
+            wavs.shape[1] == self.window_samples
+            and wavs.flags.c_contiguous
+            and rows == list(range(first, first + len(rows)))
+            and all(start == 0 for _, start in chunk)
+            and all(lengths[i] == self.window_samples for i in rows)
+        ):
+            return wavs[first : first + len(rows)]
+        return np.stack(
+            [
+                cut_window(wavs[i, : lengths[i]], start, self.window_samples)
+                for i, start in chunk
+            ]
+        )
 
     def _merge(self, strong, starts, n_frames, median):
         """Weighted average of window scores on the global frame grid.
@@ -346,9 +459,16 @@ class WindowedDetector:
                 f"The model outputs {n_classes} classes but "
                 f"{len(self.classes)} class names are configured"
             )
-        scores = merge_window_scores(
-            strong, starts, n_frames, self.window_frames, self.merge
-        )
+        if len(starts) == 1 and len(strong[0]) >= n_frames:
+            # One window covering the clip (weight 1): its scores as they
+            # are, without the weighted sums.
+            if not median:
+                return np.array(strong[0][:n_frames], dtype=np.float32)
+            scores = np.asarray(strong[0], dtype=np.float64)
+        else:
+            scores = merge_window_scores(
+                strong, starts, n_frames, self.window_frames, self.merge
+            )
         if median:
             scores = median_filter(scores, self.median_windows)
         scores = scores[:n_frames]
@@ -443,8 +563,8 @@ class WindowedDetector:
         list of pandas.DataFrame
             One score DataFrame per waveform.
         """
-        lengths = [s.shape[0] for s in self._signals(wavs, wav_lens)]
-        scores = self.frame_scores_batch(wavs, wav_lens)
+        wavs, lengths = self._batch(wavs, wav_lens)
+        scores = self._frame_scores(wavs, lengths, True)
         sr = self.sample_rate
         return [
             self.scores_dataframe(s, n / sr) for s, n in zip(scores, lengths)
@@ -488,18 +608,18 @@ class WindowedDetector:
             ``filename, onset, offset, event_label, score`` for all
             waveforms.
         """
-        signals = self._signals(wavs, wav_lens)
+        wavs, lengths = self._batch(wavs, wav_lens)
         if filenames is None:
-            filenames = [str(i) for i in range(len(signals))]
-        if len(filenames) != len(signals):
+            filenames = [str(i) for i in range(len(lengths))]
+        if len(filenames) != len(lengths):
             raise ValueError(
-                f"{len(filenames)} filenames for {len(signals)} waveforms"
+                f"{len(filenames)} filenames for {len(lengths)} waveforms"
             )
-        scores = self.frame_scores_batch(wavs, wav_lens)
+        scores = self._frame_scores(wavs, lengths, True)
         sr = self.sample_rate
         frames = [
-            self.scores_to_events(s, sig.shape[0] / sr, threshold, name)
-            for s, sig, name in zip(scores, signals, filenames)
+            self.scores_to_events(s, n / sr, threshold, name)
+            for s, n, name in zip(scores, lengths, filenames)
         ]
         return pd.concat(frames, ignore_index=True)
 

@@ -166,7 +166,8 @@ def write_model_folder(
     card : dict, optional
         Extra model-card content: ``title``, ``origin`` (markdown
         paragraph), ``metrics`` (``{name: value}``), ``metrics_source``,
-        ``training`` (markdown paragraph).
+        ``training`` (markdown paragraph), ``data`` (markdown: the training
+        data), ``datasets`` (names for the front matter; DESED by default).
 
     Returns
     -------
@@ -269,7 +270,7 @@ def model_card(values, n_params, card):
         "  - speechbrain-atst",
         "  - ATST-SED",
         "datasets:",
-        "  - DESED",
+        *[f"  - {name}" for name in card.get("datasets", ["DESED"])],
         "metrics:",
         "  - PSDS",
         "---",
@@ -312,6 +313,8 @@ def model_card(values, n_params, card):
         lines += ["| Metric | Value |", "| --- | --- |"]
         lines += [f"| {k} | {_format_metric(v)} |" for k, v in metrics.items()]
         lines.append("")
+    if card.get("data"):
+        lines += ["## Training data", "", card["data"], ""]
     lines += [
         "## Usage",
         "",
@@ -419,7 +422,9 @@ def _test_metrics(run_dir, which):
     return metrics or None
 
 
-def export_run(run_dir, out_dir, which="teacher"):
+def export_run(
+    run_dir, out_dir, which="teacher", card=None, allow_latest=False
+):
     """Publishes the best checkpoint of a training run as a model folder.
 
     Arguments
@@ -434,6 +439,13 @@ def export_run(run_dir, out_dir, which="teacher"):
     which : str
         ``"teacher"`` (the EMA teacher, default, usually the better one)
         or ``"student"``.
+    card : dict, optional
+        Model-card entries replacing the run's defaults (``title``,
+        ``origin``, ``metrics``, ``metrics_source``, ``training``; see
+        :func:`write_model_folder`).
+    allow_latest : bool
+        Export the latest checkpoint of a run without validation (no
+        objective); by default such a run is an error.
 
     Returns
     -------
@@ -443,7 +455,7 @@ def export_run(run_dir, out_dir, which="teacher"):
     _check_which(which)
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    ckpt, _ = find_best_checkpoint(run_dir)
+    ckpt, _ = find_best_checkpoint(run_dir, allow_latest=allow_latest)
     if which not in ckpt.paramfiles:
         raise KeyError(
             f"{ckpt.path} has no '{which}' weights; it holds "
@@ -463,7 +475,7 @@ def export_run(run_dir, out_dir, which="teacher"):
         + (f" = {objective:.4f}" if isinstance(objective, float) else "")
         + "."
     )
-    card = {
+    defaults = {
         "origin": origin,
         "metrics": _test_metrics(run_dir, which),
         "metrics_source": f"Test metrics of the run's {which} "
@@ -481,7 +493,7 @@ def export_run(run_dir, out_dir, which="teacher"):
         depth=atst.get("depth", 12),
         num_heads=atst.get("num_heads", 12),
         median_windows=config.get("median_windows", 7),
-        card=card,
+        card={**defaults, **(card or {})},
     )
 
 

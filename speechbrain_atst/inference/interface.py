@@ -27,6 +27,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.fetching import FetchConfig
@@ -41,7 +42,10 @@ from speechbrain_atst.data.audio import read_audio
 from speechbrain_atst.inference.detector import (
     EVENT_COLUMNS,
     WindowedDetector,
+    batch_lengths,
+    check_waveforms,
 )
+from speechbrain_atst.inference.windowing import FRAME_SAMPLES, cut_window
 
 #: Re-exported: the columns of the event DataFrames.
 __all__ = ["EVENT_COLUMNS", "SEDInterface", "resolve_source", "strict_load"]
@@ -381,13 +385,139 @@ class SEDInterface(WindowedDetector, Pretrained):
             ``[n, window_frames, n_classes]`` float32 scores.
         """
         batch = torch.as_tensor(windows, dtype=torch.float32)
+        batch = batch.to(self.device, non_blocking=True)
+        return self._forward(batch).float().cpu().numpy()
+
+    def _forward(self, batch):
+        """Frame scores ``[n, window_frames, n_classes]`` of ``[n,
+        window_samples]`` windows already on the model's device."""
         with torch.inference_mode():
-            batch = batch.to(self.device)
             cnn_feats = self.mods.cnn_frontend(batch)
             atst_feats = self.mods.atst_frontend(batch)
             with self.inference_ctx:
                 strong, _ = self.mods.model(cnn_feats, atst_feats)
-            return strong.float().cpu().numpy()
+            return strong
+
+    # ------------------------------------------------------------------ #
+    # Windows cut on the model's device (GPU)
+    # ------------------------------------------------------------------ #
+    #: Whether torch waveforms are checked and cut into windows on the
+    #: model's device (see :meth:`_batch`); None: on a GPU only.
+    device_windows = None
+
+    def _on_device(self, wavs):
+        """Whether ``wavs`` take the device path of :meth:`_batch`."""
+        enabled = self.device_windows
+        if enabled is None:
+            enabled = self.device_type == "cuda"
+        if not enabled:
+            return False
+        if isinstance(wavs, np.ndarray):  # torch can share its memory
+            floats = (np.float32, np.float64)
+            return wavs.dtype in floats and wavs.flags.writeable
+        return torch.is_tensor(wavs) and wavs.is_floating_point()
+
+    def _batch(self, wavs, wav_lens):
+        """The checked batch (see ``WindowedDetector._batch``).
+
+        On a GPU, floating-point waveforms (torch or NumPy) stay torch
+        tensors: copied once to the model's device (no copy if they are
+        there already; pass pinned memory for an asynchronous copy), checked
+        for NaN and inf there (one synchronisation for the whole batch), cut
+        into windows there (:meth:`_cut_windows`) and scored without a
+        round trip per batch of windows (:meth:`_score_jobs`). The windows,
+        scores and errors are those of the NumPy path.
+        """
+        if not self._on_device(wavs):
+            return super()._batch(wavs, wav_lens)
+        if isinstance(wavs, np.ndarray):
+            wavs = torch.from_numpy(np.ascontiguousarray(wavs))
+        wavs = wavs.detach()
+        if wavs.ndim == 1:
+            wavs = wavs[None]
+        if wavs.ndim != 2:
+            raise ValueError(
+                f"Expected waveforms [batch, samples], got {tuple(wavs.shape)}"
+            )
+        lengths = batch_lengths(tuple(wavs.shape), wav_lens)
+        wavs = wavs[: len(lengths)].to(
+            self.device, torch.float32, non_blocking=True
+        )
+        suspect = ~torch.isfinite(wavs.sum(dim=1))
+        check_waveforms(
+            lengths,
+            suspect.tolist(),
+            lambda i: bool(torch.isfinite(wavs[i, : lengths[i]]).all()),
+        )
+        return wavs, [min(n, wavs.shape[1]) for n in lengths]
+
+    def _score_jobs(self, wavs, lengths, jobs):
+        """Window scores (see ``WindowedDetector._score_jobs``); for device
+        waveforms all batches of windows are queued on the device and their
+        scores copied back once."""
+        if not torch.is_tensor(wavs):
+            return super()._score_jobs(wavs, lengths, jobs)
+        if not jobs:
+            return []
+        outputs = [
+            self._forward(
+                self._cut_windows(
+                    wavs, lengths, jobs[first : first + self.batch_size]
+                )
+            )
+            for first in range(0, len(jobs), self.batch_size)
+        ]
+        with torch.inference_mode():
+            return list(torch.cat(outputs).float().cpu().numpy())
+
+    def _cut_windows(self, wavs, lengths, chunk):
+        """Windows of the jobs (see ``WindowedDetector._cut_windows``), cut
+        from device waveforms on the device.
+
+        Whole rows of one window each are the batch itself; rows of one
+        window shorter than it are zero-padded at once; otherwise each
+        window is a slice of its waveform (mirrored past the end of long
+        audio, as :func:`~speechbrain_atst.inference.windowing.cut_window`
+        does), stacked in one copy.
+        """
+        if not torch.is_tensor(wavs):
+            return super()._cut_windows(wavs, lengths, chunk)
+        size = self.window_samples
+        rows = [i for i, _ in chunk]
+        first, last = rows[0], rows[0] + len(rows)
+        if rows == list(range(first, last)) and all(
+            start == 0 and lengths[i] <= size for i, start in chunk
+        ):
+            batch = wavs[first:last, :size]
+            if all(lengths[i] == size for i in rows) and (
+                batch.shape[1] == size
+            ):
+                return batch
+            batch = torch.nn.functional.pad(batch, (0, size - batch.shape[1]))
+            ends = torch.tensor(lengths[first:last], device=wavs.device)
+            keep = torch.arange(size, device=wavs.device) < ends[:, None]
+            return batch.masked_fill(~keep, 0.0)
+        return torch.stack(
+            [
+                self._cut_window(wavs[i, : lengths[i]], start)
+                for i, start in chunk
+            ]
+        )
+
+    def _cut_window(self, signal, start):
+        """One window of a device waveform (``cut_window`` on the device)."""
+        size = self.window_samples
+        begin = start * FRAME_SAMPLES
+        piece = signal[begin : begin + size]
+        missing = size - piece.shape[0]
+        if missing <= 0:
+            return piece
+        if begin == 0:
+            return torch.nn.functional.pad(piece, (0, missing))
+        if missing < piece.shape[0]:  # one reflection about the last sample
+            return torch.cat([piece, piece.flip(0)[1 : missing + 1]])
+        window = cut_window(signal.cpu().numpy(), start, size)
+        return torch.from_numpy(window).to(signal.device)
 
     def forward(self, wavs, wav_lens=None):
         """Runs :meth:`detect_batch` (SpeechBrain interface convention).

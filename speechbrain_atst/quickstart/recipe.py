@@ -20,6 +20,8 @@ from speechbrain_atst.resources import DESED_RECIPE, shipped_path
 
 #: The override file of the recipe used by the quickstart.
 OVERRIDES_FILE = "quickstart.yaml"
+#: Sections of the override file that apply to one stage: ``{stage: key}``.
+STAGE_SECTIONS = {1: "stage1", 2: "stage2"}
 #: The transformer's size in the overrides: ``{summary name: key}``.
 ARCH_KEYS = {
     "embed_dim": "atst_embed_dim",
@@ -93,25 +95,43 @@ def stage_hparams_file(stage):
 def quickstart_overrides(extra=None):
     """The recipe overrides of the quickstart (``hparams/quickstart.yaml``).
 
+    Top-level keys apply to both stages; the mappings under
+    :data:`STAGE_SECTIONS` (``stage1:``, ``stage2:``) to one stage only
+    (see :func:`stage_overrides`).
+
     Arguments
     ---------
     extra : dict, optional
-        Keys to add or replace (both stages).
+        Keys to add or replace, in both stages (they win over the
+        per-stage keys of the file).
 
     Returns
     -------
     dict
-        ``{hyperparameter: value}``.
+        ``{hyperparameter: value}``, with the per-stage sections.
 
     Example
     -------
-    >>> quickstart_overrides()["atst_random_init"]
-    True
+    >>> values = quickstart_overrides({"batch_sizes": [1, 1, 1, 1]})
+    >>> values["atst_random_init"], "batch_sizes" in values["stage2"]
+    (True, False)
     """
     from speechbrain_atst.training.recipe_args import load_overrides
 
     path = recipe_dir() / "hparams" / OVERRIDES_FILE
-    return load_overrides(path, **(extra or {}))
+    values = load_overrides(path)
+    for section in STAGE_SECTIONS.values():
+        part = values.get(section) or {}
+        if not isinstance(part, dict):
+            raise QuickstartError(
+                f"{path}: '{section}' must be a mapping of overrides of "
+                f"that stage, got {part!r}"
+            )
+        values[section] = {
+            k: v for k, v in part.items() if k not in (extra or {})
+        }
+    values.update(extra or {})
+    return values
 
 
 def stage_overrides(overrides, epochs):
@@ -120,24 +140,29 @@ def stage_overrides(overrides, epochs):
     Arguments
     ---------
     overrides : dict
-        Overrides of both stages.
+        Overrides of both stages, and of one stage under the keys of
+        :data:`STAGE_SECTIONS`.
     epochs : dict
         ``{1: int or None, 2: int or None}``; None keeps ``overrides``'.
 
     Returns
     -------
     dict
-        ``{1: overrides, 2: overrides}`` (copies).
+        ``{1: overrides, 2: overrides}`` (copies, without the sections).
 
     Example
     -------
-    >>> out = stage_overrides({"number_of_epochs": 15}, {1: 2, 2: None})
-    >>> out[1]["number_of_epochs"], out[2]["number_of_epochs"]
-    (2, 15)
+    >>> values = {"number_of_epochs": 15, "stage2": {"batch_sizes": [1]}}
+    >>> out = stage_overrides(values, {1: 2, 2: None})
+    >>> out[1], out[2]
+    ({'number_of_epochs': 2}, {'number_of_epochs': 15, 'batch_sizes': [1]})
     """
+    common = {
+        k: v for k, v in overrides.items() if k not in STAGE_SECTIONS.values()
+    }
     out = {}
     for stage, n_epochs in epochs.items():
-        out[stage] = dict(overrides)
+        out[stage] = {**common, **(overrides.get(STAGE_SECTIONS[stage]) or {})}
         if n_epochs is not None:
             out[stage]["number_of_epochs"] = int(n_epochs)
     return out

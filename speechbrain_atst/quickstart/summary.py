@@ -2,15 +2,21 @@
 
 The metrics come from the structured outputs of the steps (each training
 run's ``test/metrics.json``, the baseline's ``untrained/metrics.json``),
-the training speed from each run's train log
-(:func:`~speechbrain_atst.quickstart.train_log.training_speed`) and the
-step times from the quickstart's own timings. :func:`summary_text` lays
+the training speed and the terms of the training loss (first and last
+epoch: strong and weak BCE, consistency, its weight, the fraction of ICT
+steps) from each run's train log
+(:func:`~speechbrain_atst.quickstart.train_log.training_speed`,
+:func:`~speechbrain_atst.quickstart.train_log.training_terms`), the batch
+composition from each run's ``hyperparams.yaml`` and the step times from
+the quickstart's own timings. :func:`summary_text` lays
 them out as the table printed at the end and written to ``summary.txt``;
 :func:`write_summary` also writes everything as ``summary.json``.
 
 Authors
  * speechbrain-atst team 2026
 """
+
+from pathlib import Path
 
 from speechbrain_atst.quickstart.layout import (
     STEPS,
@@ -19,7 +25,11 @@ from speechbrain_atst.quickstart.layout import (
     stage_metrics_path,
     write_json,
 )
-from speechbrain_atst.quickstart.train_log import training_speed
+from speechbrain_atst.quickstart.train_log import (
+    TRAINING_TERMS,
+    training_speed,
+    training_terms,
+)
 
 #: Metrics shown in the summary: (column title, key of evaluate_scores).
 SUMMARY_METRICS = (
@@ -48,6 +58,87 @@ OUTPUTS = (
 )
 #: Width of the rules around the summary.
 RULE = "=" * 72
+#: The parts of a training batch (the recipe's ``batch_sizes``).
+BATCH_PARTS = ("real strong", "synthetic", "weak", "unlabeled")
+#: What the training terms of the summary are.
+TERMS_LEGEND = (
+    "  batch: [real strong, synthetic, weak, unlabeled] clips per step;",
+    "  loss_weak: BCE of the weak clips' labels; loss_self: consistency",
+    "  with the teacher on every clip (ICT on the ict_steps fraction of",
+    "  the steps, mean teacher on the others), weighted by cons_weight.",
+)
+
+
+def run_batch_sizes(run_dir):
+    """The ``batch_sizes`` a training run used (its ``hyperparams.yaml``).
+
+    SpeechBrain copies the hyperparameters file with the run's overrides
+    into the output folder; its top-level ``batch_sizes`` line is read
+    (the file as a whole needs the recipe's YAML tags).
+
+    Arguments
+    ---------
+    run_dir : str or os.PathLike
+        The run's output folder.
+
+    Returns
+    -------
+    list of int or None
+        ``[real strong, synthetic, weak, unlabeled]``; None without the
+        file or the line.
+
+    Example
+    -------
+    >>> run = getfixture("tmp_path")
+    >>> _ = (run / "hyperparams.yaml").write_text(
+    ...     "# batch_sizes: [9]\\nbatch_sizes: [1, 5, 2, 2]\\nseed: 42\\n"
+    ... )
+    >>> run_batch_sizes(run), run_batch_sizes(run / "none")
+    ([1, 5, 2, 2], None)
+    """
+    import yaml
+
+    path = Path(run_dir) / "hyperparams.yaml"
+    if not path.is_file():
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, text = line.partition(":")
+        if sep and name == "batch_sizes":
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError:
+                return None
+            if isinstance(value, list) and len(value) == len(BATCH_PARTS):
+                return [int(v) for v in value]
+            return None
+    return None
+
+
+def run_training(run_dir):
+    """The batch composition and training-loss terms of a training run.
+
+    Arguments
+    ---------
+    run_dir : str or os.PathLike
+        The run's output folder.
+
+    Returns
+    -------
+    dict or None
+        ``batch_sizes`` (see :func:`run_batch_sizes`), ``epochs``,
+        ``first`` and ``last`` (see
+        :func:`~speechbrain_atst.quickstart.train_log.training_terms`);
+        None without a train log.
+
+    Example
+    -------
+    >>> run_training(getfixture("tmp_path")) is None
+    True
+    """
+    terms = training_terms(Path(run_dir) / "train_log.txt")
+    if terms is None:
+        return None
+    return {"batch_sizes": run_batch_sizes(run_dir), **terms}
 
 
 def collect_results(layout):
@@ -62,16 +153,18 @@ def collect_results(layout):
     -------
     dict
         ``metrics`` (``{row name: evaluate_scores dict}`` for
-        ``untrained``, ``stage1 student``... ``stage2 teacher``) and
-        ``speed`` (``{stage1, stage2: training_speed}``).
+        ``untrained``, ``stage1 student``... ``stage2 teacher``),
+        ``speed`` (``{stage1, stage2: training_speed}``) and ``training``
+        (``{stage1, stage2: run_training}``).
 
     Example
     -------
     >>> from speechbrain_atst.quickstart.layout import output_layout
     >>> collect_results(output_layout(getfixture("tmp_path")))
-    {'metrics': {}, 'speed': {'stage1': None, 'stage2': None}}
+    {'metrics': {}, 'speed': {'stage1': None, 'stage2': None},
+     'training': {'stage1': None, 'stage2': None}}
     """
-    metrics, speed = {}, {}
+    metrics, speed, training = {}, {}, {}
     untrained = read_json(baseline_metrics_path(layout))
     if untrained:
         metrics["untrained"] = untrained["untrained"]
@@ -81,7 +174,8 @@ def collect_results(layout):
             if isinstance(test.get(who), dict):
                 metrics[f"{run} {who}"] = test[who]
         speed[run] = training_speed(layout[run] / "train_log.txt")
-    return {"metrics": metrics, "speed": speed}
+        training[run] = run_training(layout[run])
+    return {"metrics": metrics, "speed": speed, "training": training}
 
 
 def format_metric(values, key):
@@ -251,6 +345,100 @@ def speed_lines(speed):
     return lines
 
 
+def format_term(value):
+    """A training statistic with three significant digits (``-`` if None).
+
+    Arguments
+    ---------
+    value : float or None
+        The value.
+
+    Returns
+    -------
+    str
+        The text.
+
+    Example
+    -------
+    >>> format_term(0.01234), format_term(2.0), format_term(None)
+    ('0.0123', '2', '-')
+    """
+    if value is None:
+        return "-"
+    return f"{value:.3g}"
+
+
+def training_lines(training):
+    """The batches and the training-loss terms of each stage.
+
+    The weak BCE and the consistency terms of the first and last epochs
+    show that the semi-supervised half of the training ran (weak labels,
+    mean teacher / ICT on unlabeled clips); a stage whose batches hold no
+    weak or no unlabeled clip is pointed out.
+
+    Arguments
+    ---------
+    training : dict
+        ``{stage: run_training or None}`` (see :func:`collect_results`).
+
+    Returns
+    -------
+    list of str
+        The lines (none if no stage has a train log).
+
+    Example
+    -------
+    >>> first = {"loss_weak": 0.31, "cons_weight": 2.0, "ict_steps": 0.4}
+    >>> last = {"loss_weak": 0.2, "cons_weight": 2.0, "ict_steps": 0.5}
+    >>> run = {"batch_sizes": [1, 5, 2, 2], "first": first, "last": last}
+    >>> for line in training_lines({"stage2": run})[:7]:
+    ...     print(line)
+    Training terms (train_log.txt, epoch means, first -> last epoch):
+                   stage2
+      batch        [1, 5, 2, 2]
+      loss_strong  -
+      loss_weak    0.31 -> 0.2
+      loss_self    -
+      cons_weight  2 -> 2
+    """
+    runs = {stage: run for stage, run in training.items() if run}
+    if not runs:
+        return []
+    width = 20
+    lines = [
+        "Training terms (train_log.txt, epoch means, first -> last epoch):",
+        (f"  {'':<13s}" + "".join(f"{s:<{width}s}" for s in runs)).rstrip(),
+    ]
+
+    def row(name, cells):
+        return f"  {name:<13s}" + "".join(f"{c:<{width}s}" for c in cells)
+
+    batches = [str(run.get("batch_sizes") or "-") for run in runs.values()]
+    lines.append(row("batch", batches).rstrip())
+    for term in TRAINING_TERMS:
+        cells = []
+        for run in runs.values():
+            first = run["first"].get(term)
+            last = run["last"].get(term)
+            if first is None and last is None:
+                cells.append("-")
+            else:
+                cells.append(f"{format_term(first)} -> {format_term(last)}")
+        lines.append(row(term, cells).rstrip())
+    lines += TERMS_LEGEND
+    for stage, run in runs.items():
+        sizes = run.get("batch_sizes")
+        missing = [
+            part
+            for part, size in zip(BATCH_PARTS[2:], (sizes or [])[2:])
+            if size == 0
+        ]
+        if missing:
+            parts = " and no ".join(missing)
+            lines.append(f"  NOTE: {stage} batches hold no {parts} clips.")
+    return lines
+
+
 def timing_lines(timings, total_seconds):
     """The time of each step of this run (and when skipped ones took).
 
@@ -355,12 +543,14 @@ def summary_text(layout, results, timings, arch, total_seconds):
         note_lines(arch),
         metric_lines(results["metrics"]),
         speed_lines(results["speed"]),
+        training_lines(results.get("training", {})),
         timing_lines(timings, total_seconds),
         output_lines(layout),
     ]
     lines = sections[0]
     for section in sections[1:-1]:
-        lines += section + [""]
+        if section:
+            lines += section + [""]
     return "\n".join(lines + sections[-1] + [RULE])
 
 

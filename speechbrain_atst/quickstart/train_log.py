@@ -10,10 +10,12 @@ set's name before each key (one line, here cut in two)::
 
 A line is split on those separators (:data:`PART_SEPARATOR`,
 :data:`ITEM_SEPARATOR`, :data:`KEY_SEPARATOR`) into ``{key: value}``. The
-quickstart reads its training speed from the epoch lines
-(:func:`training_speed`): the log is the only record of the time spent
-training, validation excluded; the metrics come from the runs' structured
-``test/metrics.json``.
+quickstart reads from the epoch lines its training speed
+(:func:`training_speed`: the log is the only record of the time spent
+training, validation excluded) and the terms of the training loss of the
+first and last epochs (:func:`training_terms`: the weak BCE and the
+consistency terms show that the semi-supervised half of the training ran);
+the metrics come from the runs' structured ``test/metrics.json``.
 
 Authors
  * speechbrain-atst team 2026
@@ -27,6 +29,19 @@ PART_SEPARATOR = " - "
 ITEM_SEPARATOR = ", "
 #: Between a key and its value.
 KEY_SEPARATOR = ": "
+#: The keys of an epoch line (SEDBrain logs one at the end of every epoch).
+EPOCH_KEYS = ("epoch", "step", "train seconds")
+#: Epoch means of SEDBrain's training statistics that the quickstart
+#: reports (``compute_objectives``): the strong and weak BCE, the
+#: consistency term (mean teacher, or ICT on mixed steps), its weight and
+#: the fraction of ICT steps. They are logged as ``train <term>``.
+TRAINING_TERMS = (
+    "loss_strong",
+    "loss_weak",
+    "loss_self",
+    "cons_weight",
+    "ict_steps",
+)
 
 
 def _value(text):
@@ -116,6 +131,32 @@ def read_train_log(path):
     return [parse_log_line(line) for line in lines if line.strip()]
 
 
+def epoch_records(train_log):
+    """The epoch lines of a train log (validation and test lines left out).
+
+    Arguments
+    ---------
+    train_log : str or os.PathLike
+        The run's ``train_log.txt``.
+
+    Returns
+    -------
+    list of dict
+        The records with every key of :data:`EPOCH_KEYS`, in file order.
+
+    Example
+    -------
+    >>> log = getfixture("tmp_path") / "train_log.txt"
+    >>> _ = log.write_text(
+    ...     "epoch: 1, step: 10 - train loss: 1.0, train seconds: 2.0\\n"
+    ...     "Test: validation set, epoch: 1 - test loss: 0.3\\n"
+    ... )
+    >>> [r["epoch"] for r in epoch_records(log)]
+    [1]
+    """
+    return [r for r in read_train_log(train_log) if set(EPOCH_KEYS) <= r.keys()]
+
+
 def training_speed(train_log):
     """Optimizer steps and training seconds of a run, from its train log.
 
@@ -145,11 +186,7 @@ def training_speed(train_log):
     >>> training_speed(log)
     {'steps': 20, 'epochs': 2, 'seconds': 42.0, 'seconds_per_step': 2.1}
     """
-    epochs = [
-        r
-        for r in read_train_log(train_log)
-        if {"epoch", "step", "train seconds"} <= r.keys()
-    ]
+    epochs = epoch_records(train_log)
     steps = max((int(r["step"]) for r in epochs), default=0)
     if not steps:
         return None
@@ -160,3 +197,56 @@ def training_speed(train_log):
         "seconds": round(seconds, 1),
         "seconds_per_step": round(seconds / steps, 3),
     }
+
+
+def training_terms(train_log, terms=TRAINING_TERMS):
+    """The training-loss terms of the first and the last epoch of a run.
+
+    Each value is the epoch mean that SEDBrain logs as ``train <term>``.
+    A resumed run may log an epoch twice: the first epoch is the first
+    line of the lowest epoch number, the last one the last line of the
+    highest. A term the log lacks is left out.
+
+    Arguments
+    ---------
+    train_log : str or os.PathLike
+        The run's ``train_log.txt``.
+    terms : sequence of str
+        The statistics (default :data:`TRAINING_TERMS`).
+
+    Returns
+    -------
+    dict or None
+        ``epochs`` (the last epoch's number), ``first`` and ``last``
+        (``{term: value}`` of those epochs); None without an epoch line.
+
+    Example
+    -------
+    >>> log = getfixture("tmp_path") / "train_log.txt"
+    >>> _ = log.write_text(
+    ...     "epoch: 1, step: 4 - train loss: 1.0, train loss_weak: 0.5, "
+    ...     "train ict_steps: 2.50e-01, train seconds: 2.0\\n"
+    ...     "epoch: 2, step: 8 - train loss: 0.5, train loss_weak: 0.25, "
+    ...     "train ict_steps: 5.00e-01, train seconds: 2.0\\n"
+    ... )
+    >>> training_terms(log, ("loss_weak", "ict_steps", "loss_self"))
+    {'epochs': 2, 'first': {'loss_weak': 0.5, 'ict_steps': 0.25},
+     'last': {'loss_weak': 0.25, 'ict_steps': 0.5}}
+    """
+    epochs = epoch_records(train_log)
+    if not epochs:
+        return None
+    low = min(int(r["epoch"]) for r in epochs)
+    high = max(int(r["epoch"]) for r in epochs)
+    first = next(r for r in epochs if int(r["epoch"]) == low)
+    last = [r for r in epochs if int(r["epoch"]) == high][-1]
+
+    def values(record):
+        out = {}
+        for term in terms:
+            value = record.get(f"train {term}")
+            if isinstance(value, (int, float)):
+                out[term] = float(value)
+        return out
+
+    return {"epochs": high, "first": values(first), "last": values(last)}

@@ -102,6 +102,10 @@ class SEDBrain(SpeechBrainAdapter, NonFiniteGuard, sb.Brain):
         *("atst_cache", "nonfinite_action", "sync_batchnorm"),
         *Objective.HPARAMS,
     )
+    #: The evaluation set (``eval_sets`` key) of validation's PSDS.
+    VALID_SET = SCORED_SUBSET
+    #: The evaluation set of the test pass.
+    TEST_SET = testing.TEST_SET
     #: Validation statistics stored in the checkpoints' meta.
     CHECKPOINT_STATS = (
         *("teacher_psds1", "teacher_psds2"),
@@ -537,7 +541,7 @@ class SEDBrain(SpeechBrainAdapter, NonFiniteGuard, sb.Brain):
         stats = scoring.validation_stats(
             self.record,
             stage_loss,
-            scoring.eval_set_files(hp.eval_sets, SCORED_SUBSET),
+            scoring.eval_set_files(hp.eval_sets, self.VALID_SET),
             self.classes,
             self.median_windows,
             int(hp.psds_jobs),
@@ -602,7 +606,7 @@ class SEDBrain(SpeechBrainAdapter, NonFiniteGuard, sb.Brain):
             args=[
                 hp.output_folder,
                 self.record.scores,
-                scoring.eval_set_files(hp.eval_sets, testing.TEST_SET),
+                scoring.eval_set_files(hp.eval_sets, self.TEST_SET),
                 self.classes,
                 self.median_windows,
                 hp.test_score_grid,
@@ -612,7 +616,10 @@ class SEDBrain(SpeechBrainAdapter, NonFiniteGuard, sb.Brain):
         )
         if metrics:
             hp.train_logger.log_stats(
-                stats_meta={"Test": "validation set", **self._tested_ckpt_meta},
+                stats_meta={
+                    "Test": f"{self.TEST_SET} set",
+                    **self._tested_ckpt_meta,
+                },
                 test_stats=testing.logged_test_stats(metrics, stage_loss),
             )
         self.test_metrics = metrics

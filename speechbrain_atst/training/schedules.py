@@ -282,3 +282,76 @@ class WarmupCosineLR:
             f"warmup_epochs={self.warmup_epochs}, cos_down={self.cos_down}, "
             f"min_lr_scale={self.min_lr_scale})"
         )
+
+
+#: Time constant of a scaled schedule's EMA teacher, as a part of the run.
+EMA_RUN_FRACTION = 0.05
+
+
+def scaled_schedule(
+    steps_per_epoch,
+    target_epochs,
+    min_steps,
+    max_steps,
+    warmup_fraction,
+    validations,
+):
+    """Epochs, warmup and validation interval for a dataset's size.
+
+    A dataset of 30 files and one of 30,000 have epochs of a few and of
+    thousands of steps: a fixed number of epochs trains one far too little
+    and the other far too long. The run gets ``target_epochs`` epochs,
+    as long as that makes between ``min_steps`` and ``max_steps``
+    optimizer steps (more epochs for small sets, fewer for large ones);
+    the warmup lasts ``warmup_fraction`` of them (at least one epoch) and
+    validation runs about ``validations`` times. The mean teacher's EMA
+    decay follows: its time constant is :data:`EMA_RUN_FRACTION` of the
+    run (0.999 at most, as ATST-SED's thousands of steps; 0.9 at least), so
+    that the teacher of a short run follows the student instead of staying
+    near its initial weights.
+
+    Arguments
+    ---------
+    steps_per_epoch : int
+        Optimizer steps of one epoch.
+    target_epochs : int
+        Epochs when the step bounds allow.
+    min_steps : int
+        Fewest optimizer steps of a run.
+    max_steps : int
+        Most optimizer steps of a run.
+    warmup_fraction : float
+        Part of the epochs spent in warmup.
+    validations : int
+        About how many validations a run has.
+
+    Returns
+    -------
+    dict
+        ``number_of_epochs``, ``warmup_epochs``, ``valid_every``,
+        ``total_steps`` and ``ema_decay``.
+
+    Example
+    -------
+    >>> scaled_schedule(3, 200, 300, 6000, 0.05, 20)["number_of_epochs"]
+    200
+    >>> plan = scaled_schedule(1000, 200, 300, 6000, 0.05, 20)
+    >>> plan["number_of_epochs"], plan["warmup_epochs"], plan["total_steps"]
+    (6, 1, 6000)
+    >>> scaled_schedule(1, 200, 300, 6000, 0.05, 20)["number_of_epochs"]
+    300
+    """
+    spe = max(int(steps_per_epoch), 1)
+    epochs = int(target_epochs)
+    epochs = max(epochs, math.ceil(int(min_steps) / spe))
+    epochs = max(1, min(epochs, int(max_steps) // spe))
+    warmup = max(1, int(round(float(warmup_fraction) * epochs)))
+    return {
+        "number_of_epochs": epochs,
+        "warmup_epochs": min(warmup, epochs),
+        "valid_every": max(1, epochs // max(int(validations), 1)),
+        "total_steps": epochs * spe,
+        "ema_decay": round(
+            min(0.999, max(0.9, 1 - 1 / (EMA_RUN_FRACTION * epochs * spe))), 6
+        ),
+    }

@@ -22,11 +22,11 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_stage2_on_two_processes(tiny_sed_data, recipe_env, tmp_path):
+def test_stage2_on_two_processes(small_sed_data, recipe_env, tmp_path):
     out = tmp_path / "ddp"
     cmd = train_command(
         2,
-        tiny_sed_data,
+        small_sed_data,
         out,
         nproc=2,
         port=_free_port(),
@@ -40,9 +40,9 @@ def test_stage2_on_two_processes(tiny_sed_data, recipe_env, tmp_path):
     assert proc.returncode == 0, tail(proc)
     log = (out / "log.txt").read_text()
     assert "2 processes" in log
-    # Per process: 5 batches of [1, 1, 2, 2] (the smallest subset, 11 real
+    # Per process: 2 batches of [1, 1, 2, 2] (the smallest subset, 4 real
     # strong clips, split between 2 processes).
-    assert logged_values(out / "train_log.txt", "step") == [5.0]
+    assert logged_values(out / "train_log.txt", "step") == [2.0]
     assert logged_values(out / "train_log.txt", "train ict_steps") == [1.0]
     ckpt = Checkpointer(out / "save").find_checkpoint(max_key="objective")
     assert ckpt is not None

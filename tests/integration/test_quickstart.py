@@ -1,12 +1,13 @@
 """The quickstart command, end to end at a tiny scale, then rerun.
 
 ``speechbrain-atst quickstart`` runs at half the "small" dataset scale,
-one epoch per stage on 2 s windows with the recipe's code; every output
-must exist (both stages' test metrics, the untrained baseline, the
-exported model, which must load, the events TSV, the PNG, the summary),
-and a second run must skip every step (tests marked ``slow``). Quick
-tests check the summary of a fake finished folder and that the quickstart
-package never imports the command line (the top layer).
+one epoch per stage on 2 s windows with the recipe's code and batches of
+all four parts; every output must exist (both stages' test metrics, the
+untrained baseline, the exported model, which must load, the events TSV,
+the PNG, the summary, with the weak loss and the consistency terms of the
+training), and a second run must skip every step (tests marked ``slow``).
+Quick tests check the summary of a fake finished folder and that the
+quickstart package never imports the command line (the top layer).
 
 Authors
  * speechbrain-atst team 2026
@@ -150,7 +151,13 @@ def test_first_run_writes_every_output(quickstart_run):
     for stage in ("stage1", "stage2"):
         speed = summary["results"]["speed"][stage]
         assert speed["steps"] >= 1 and speed["seconds_per_step"] > 0
+    # The semi-supervised half ran: weak BCE and consistency are reported.
+    stage2 = summary["results"]["training"]["stage2"]
+    assert stage2["batch_sizes"] == [1, 2, 2, 2]
+    assert stage2["last"]["loss_weak"] > 0
+    assert {"loss_self", "cons_weight", "ict_steps"} <= stage2["last"].keys()
     text = layout["summary_txt"].read_text()
+    assert "  batch        [1, 2, 2, 2]        [1, 2, 2, 2]" in text
     assert "INITIALISED AT RANDOM" in text.upper()
     assert str(layout["events"]) in text
 

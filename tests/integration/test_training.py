@@ -1,5 +1,10 @@
 """Stage 1 then stage 2 of the recipe on a tiny synthesized dataset (CPU).
 
+The runs call ``main`` of ``train.py`` in this process (``run_inline``):
+the recipe's code as its command line runs it, without the start-up of
+a new interpreter (the kill and resume, DDP and quickstart tests run it
+in subprocesses).
+
 Authors
  * speechbrain-atst team 2026
 """
@@ -10,7 +15,7 @@ from pathlib import Path
 import pytest
 import speechbrain as sb
 import torch
-from recipe_utils import logged_values, run, tail, train_command
+from recipe_utils import logged_values, run_inline, tail, train_command
 from speechbrain.utils.checkpoints import Checkpointer
 
 from speechbrain_atst import evaluation
@@ -19,7 +24,7 @@ from speechbrain_atst.labels import ManyHotEncoder
 from speechbrain_atst.lobes.atst_sed import ATSTSED
 from speechbrain_atst.training.dataio import make_dataset
 
-#: Runs the recipe in subprocesses.
+#: Runs the recipe.
 pytestmark = pytest.mark.slow
 
 
@@ -82,7 +87,7 @@ def check_run_folder(folder, stage, n_test_clips):
     return metrics
 
 
-def test_stage1_then_stage2(tiny_sed_data, recipe_env, tmp_path):
+def test_stage1_then_stage2(tiny_sed_data, tmp_path):
     data = tiny_sed_data
     n_test = len(
         json.loads(Path(data["manifest_folder"], "validation.json").read_text())
@@ -90,7 +95,7 @@ def test_stage1_then_stage2(tiny_sed_data, recipe_env, tmp_path):
     before = untrained_psds1(data)
 
     stage1 = tmp_path / "stage1"
-    proc = run(
+    proc = run_inline(
         train_command(
             1,
             data,
@@ -99,8 +104,7 @@ def test_stage1_then_stage2(tiny_sed_data, recipe_env, tmp_path):
             valid_every=2,
             cnn_lr=0.003,
             rnn_lr=0.003,
-        ),
-        recipe_env,
+        )
     )
     assert proc.returncode == 0, tail(proc)
     psds1 = logged_values(stage1 / "train_log.txt", "valid teacher_psds1")
@@ -109,11 +113,10 @@ def test_stage1_then_stage2(tiny_sed_data, recipe_env, tmp_path):
     check_run_folder(stage1, 1, n_test)
 
     stage2 = tmp_path / "stage2"
-    proc = run(
+    proc = run_inline(
         train_command(
             2, data, stage2, number_of_epochs=1, stage1_ckpt=str(stage1)
-        ),
-        recipe_env,
+        )
     )
     assert proc.returncode == 0, tail(proc)
     log = (stage2 / "log.txt").read_text()
@@ -125,21 +128,21 @@ def test_stage1_then_stage2(tiny_sed_data, recipe_env, tmp_path):
 
 
 def test_refuses_to_start_without_pretrained_transformer(
-    tiny_sed_data, recipe_env, tmp_path
+    tiny_sed_data, tmp_path
 ):
     cmd = train_command(
         1, tiny_sed_data, tmp_path / "run", atst_random_init=False
     )
-    proc = run(cmd, recipe_env)
+    proc = run_inline(cmd)
     assert proc.returncode != 0
     assert "--atst_ckpt" in proc.stderr and "atst_random_init" in proc.stderr
     assert not list((tmp_path / "run" / "save").glob("CKPT+*"))
 
 
-def test_debug_run(tiny_sed_data, recipe_env, tmp_path):
+def test_debug_run(tiny_sed_data, tmp_path):
     """SpeechBrain's --debug mode: 2 batches x 2 epochs, temporary ckpts."""
     cmd = train_command(1, tiny_sed_data, tmp_path / "run", valid_batch_size=4)
-    proc = run([*cmd, "--debug"], recipe_env)
+    proc = run_inline([*cmd, "--debug"])
     assert proc.returncode == 0, tail(proc)
     steps = logged_values(tmp_path / "run" / "train_log.txt", "step")
     assert steps == [2.0, 4.0]

@@ -5,9 +5,10 @@
 * ``odd_audio``: valid but unusual audio (1 to 8 channels, 8 to 48 kHz,
   0.1 s, one sample);
 * ``tiny_model_dir``: a model folder (``hyperparams.yaml`` + ``model.ckpt``)
-  holding a tiny random ATSTSED with three classes;
-* ``small_sed_data``: a three-class synthesized DESED tree at half the
-  "small" scale (four training steps per epoch) with its manifests.
+  holding a tiny random ATSTSED with three classes.
+
+``small_sed_data`` (tests/conftest.py) is the small dataset of the
+training runs.
 
 The training-recipe helpers of ``tests/integration/recipe_utils.py`` are
 importable from here.
@@ -171,21 +172,3 @@ def tiny_sed(tiny_model_dir):
 
     torch.set_num_threads(1)
     return SEDInterface.from_hparams(tiny_model_dir)
-
-
-@pytest.fixture(scope="session")
-def small_sed_data(tmp_path_factory):
-    """Half-"small" three-class dataset: ``data_folder``,
-    ``manifest_folder``, ``classes``."""
-    from speechbrain_atst.data.desed import prepare_desed
-    from speechbrain_atst.data.synth import synthesize_mini_desed
-
-    data = tmp_path_factory.mktemp("small_sed_data")
-    manifests = tmp_path_factory.mktemp("small_sed_manifests")
-    synthesize_mini_desed(data, scale=0.5, seed=0, classes=CLASSES)
-    prepare_desed(data, manifests, classes=CLASSES)
-    return {
-        "data_folder": str(data),
-        "manifest_folder": str(manifests),
-        "classes": list(CLASSES),
-    }

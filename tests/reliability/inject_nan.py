@@ -8,6 +8,9 @@ Usage: ``python inject_nan.py train.py <recipe arguments>`` with
 * ``NAN_WEIGHT_AT``: an optimizer step after which one student weight is
   set to NaN (a diverged update that the loss check could not see).
 
+The tests call :func:`install` with these settings and pytest's
+``monkeypatch.setattr``, then run the recipe in their own process.
+
 Authors
  * speechbrain-atst team 2026
 """
@@ -17,16 +20,25 @@ import runpy
 import sys
 
 
-def install():
-    """Patches the data pipeline and the brain as the environment says."""
+def install(environ=None, patch=setattr):
+    """Patches the data pipeline and the brain as the settings say.
+
+    Arguments
+    ---------
+    environ : dict, optional
+        ``NAN_AUDIO_AT``, ``NAN_LOG``, ``NAN_WEIGHT_AT`` (default: the
+        environment variables).
+    patch : callable
+        ``patch(object, name, value)`` sets an attribute
+        (``monkeypatch.setattr`` undoes it after a test).
+    """
     import torch
 
     import speechbrain_atst.training.dataio as dataio
     from speechbrain_atst.training.brain import SEDBrain
 
-    audio_at = {
-        int(i) for i in os.environ.get("NAN_AUDIO_AT", "").split(",") if i
-    }
+    environ = dict(os.environ if environ is None else environ)
+    audio_at = {int(i) for i in environ.get("NAN_AUDIO_AT", "").split(",") if i}
     load_clip = dataio.load_clip
     loaded = [0]
 
@@ -36,14 +48,14 @@ def install():
         if kwargs.get("random_crop", args[-1] if args else False):
             loaded[0] += 1
             if loaded[0] in audio_at:
-                with open(os.environ["NAN_LOG"], "a", encoding="utf-8") as f:
+                with open(environ["NAN_LOG"], "a", encoding="utf-8") as f:
                     f.write(f"{path}\n")
                 wav = torch.full_like(wav, float("nan"))
         return wav, start
 
-    dataio.load_clip = poisoned_load_clip
+    patch(dataio, "load_clip", poisoned_load_clip)
 
-    weight_at = int(os.environ.get("NAN_WEIGHT_AT", "0"))
+    weight_at = int(environ.get("NAN_WEIGHT_AT", "0"))
     optimizers_step = SEDBrain.optimizers_step
 
     def poisoned_step(self):
@@ -53,7 +65,7 @@ def install():
             with torch.no_grad():
                 self.raw_student.dense.bias[0] = float("nan")
 
-    SEDBrain.optimizers_step = poisoned_step
+    patch(SEDBrain, "optimizers_step", poisoned_step)
 
 
 if __name__ == "__main__":

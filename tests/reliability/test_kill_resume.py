@@ -8,7 +8,11 @@ must load the newest checkpoint that was complete when the process died
 checkpoint cut short on disk (simulated by truncating the newest one's
 files) is deleted and the one before it is loaded. The runs finish with
 every epoch and optimizer step done exactly once and only complete,
-finite checkpoints on disk.
+finite checkpoints on disk. (This also covers the plain case: a run
+killed after its first checkpoint, which found none when it started,
+writes no test metrics, and its rerun loads that checkpoint before it
+trains.) The killed runs are subprocesses; the reruns that finish run
+in this process (``run_inline``).
 
 Authors
  * speechbrain-atst team 2026
@@ -26,7 +30,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from recipe_utils import RECIPE_DIR, run, tail, train_command
+from recipe_utils import RECIPE_DIR, run_inline, tail, train_command
 
 from speechbrain_atst.training.dataio import build_datasets
 from speechbrain_atst.training.sampler import SubsetBatchSampler
@@ -164,9 +168,10 @@ def check_finished(out, epochs, steps_per_epoch):
                 )
 
 
-def resume_and_check(cmd, env, out, expected, timeout=300):
-    """Reruns ``cmd`` to the end; checks it resumed from ``expected``."""
-    proc = run(cmd, env, timeout=timeout)
+def resume_and_check(cmd, out, expected):
+    """Reruns ``cmd`` to the end (in this process: nothing kills it);
+    checks it resumed from ``expected``."""
+    proc = run_inline(cmd)
     assert proc.returncode == 0, tail(proc)
     segment = run_segments(out / "log.txt")[-1]
     assert loaded_at_start(segment) == expected
@@ -227,6 +232,8 @@ def test_sigkill_in_stage1_and_stage2_resumes(
         proc, lambda: complete_checkpoints(save1), rng.uniform(0.0, 1.5)
     )
     assert killed, "the first run ended before the kill"
+    assert loaded_at_start(run_segments(out1 / "log.txt")[0]) is None
+    assert not (out1 / "test" / "metrics.json").exists()
     expected = complete_checkpoints(save1)[-1][1].name
 
     def in_epoch_2():
@@ -242,10 +249,13 @@ def test_sigkill_in_stage1_and_stage2_resumes(
     assert killed, "the second run ended before the kill"
     assert loaded_at_start(run_segments(out1 / "log.txt")[-1]) == expected
     damaged, expected = truncate_newest(save1, "cut_optimizer")
-    segment = resume_and_check(cmd1, recipe_env, out1, expected)
+    segment = resume_and_check(cmd1, out1, expected)
     assert "optimizer.ckpt is truncated" in segment
     assert not (save1 / damaged).exists()
     check_finished(out1, 2, n)
+    # Only the first of the three runs started without a checkpoint.
+    log1 = (out1 / "log.txt").read_text()
+    assert log1.count("Would load a checkpoint here, but none found yet") == 1
 
     # ---- stage 2: killed while validating; the newest checkpoint's
     # CKPT.yaml then emptied (a kill just after creating it) -----------
@@ -272,7 +282,7 @@ def test_sigkill_in_stage1_and_stage2_resumes(
     killed = kill_when(proc, validating, rng.uniform(0.1, 0.6))
     assert killed, "the stage-2 run ended before the kill"
     damaged, expected = truncate_newest(save2, "empty_meta")
-    segment = resume_and_check(cmd2, recipe_env, out2, expected)
+    segment = resume_and_check(cmd2, out2, expected)
     assert f"Deleting the incomplete checkpoint {save2 / damaged}" in segment
     assert not (save2 / damaged).exists()
     if expected is None:  # started over from the stage-1 weights

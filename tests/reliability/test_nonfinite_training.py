@@ -1,13 +1,13 @@
 """Non-finite values during training: reported, skipped or stopped as
 configured, never saved.
 
-The recipe runs in a subprocess through ``inject_nan.py``, which turns one
-training clip into NaN samples (a decoder glitch that file checks cannot
-see) or one weight into NaN. A NaN loss must be reported with the batch's
-clip ids and the file at fault, then either skipped (the epoch goes on,
-one optimizer step fewer, BatchNorm statistics untouched) or stop the run
-(``nonfinite_action: stop``); no kept checkpoint may hold a non-finite
-tensor.
+The recipe runs in this process (``run_inline``) with the patches of
+``inject_nan.py``, which turn one training clip into NaN samples (a
+decoder glitch that file checks cannot see) or one weight into NaN. A NaN
+loss must be reported with the batch's clip ids and the file at fault,
+then either skipped (the epoch goes on, one optimizer step fewer,
+BatchNorm statistics untouched) or stop the run (``nonfinite_action:
+stop``); no kept checkpoint may hold a non-finite tensor.
 
 Authors
  * speechbrain-atst team 2026
@@ -15,14 +15,14 @@ Authors
 
 from pathlib import Path
 
+import inject_nan
 import pytest
 import torch
 import yaml
 from recipe_utils import (
     RECIPE_DIR,
     TINY_YAML,
-    TRAIN_PY,
-    run,
+    run_inline,
     tail,
     train_command,
 )
@@ -30,14 +30,15 @@ from recipe_utils import (
 from speechbrain_atst.training.dataio import build_datasets
 from speechbrain_atst.training.sampler import SubsetBatchSampler
 
-INJECT = Path(__file__).resolve().parent / "inject_nan.py"
 BATCH = [1, 1, 2, 2]
 #: The 9th training clip loaded is in the second batch (6 clips each).
 NAN_CLIP = 9
 
 
-def injected_run(data, out, env, **overrides):
-    """Runs one tiny stage-1 epoch through ``inject_nan.py``."""
+def injected_run(data, out, monkeypatch, settings, **overrides):
+    """Runs one tiny stage-1 epoch with ``inject_nan`` patches made from
+    ``settings`` (its environment variables), undone after the test."""
+    inject_nan.install(settings, monkeypatch.setattr)
     cmd = train_command(
         1,
         data,
@@ -47,8 +48,7 @@ def injected_run(data, out, env, **overrides):
         ckpt_interval_steps=1,
         **overrides,
     )
-    assert cmd[1] == str(TRAIN_PY)
-    return run([cmd[0], str(INJECT), *cmd[1:]], env)
+    return run_inline(cmd)
 
 
 def kept_checkpoints_are_finite(save):
@@ -69,12 +69,12 @@ def kept_checkpoints_are_finite(save):
 
 
 @pytest.fixture
-def nan_env(recipe_env, tmp_path):
-    """Environment poisoning the ``NAN_CLIP``-th training clip."""
-    env = dict(recipe_env)
-    env["NAN_AUDIO_AT"] = str(NAN_CLIP)
-    env["NAN_LOG"] = str(tmp_path / "poisoned.txt")
-    return env
+def nan_audio(tmp_path):
+    """Settings poisoning the ``NAN_CLIP``-th training clip."""
+    return {
+        "NAN_AUDIO_AT": str(NAN_CLIP),
+        "NAN_LOG": str(tmp_path / "poisoned.txt"),
+    }
 
 
 def _poisoned(tmp_path):
@@ -84,7 +84,9 @@ def _poisoned(tmp_path):
 
 
 @pytest.mark.slow
-def test_nan_loss_is_reported_and_skipped(small_sed_data, nan_env, tmp_path):
+def test_nan_loss_is_reported_and_skipped(
+    small_sed_data, nan_audio, monkeypatch, tmp_path
+):
     data = build_datasets(
         small_sed_data["manifest_folder"],
         small_sed_data["data_folder"],
@@ -95,7 +97,7 @@ def test_nan_loss_is_reported_and_skipped(small_sed_data, nan_env, tmp_path):
         SubsetBatchSampler([len(d) for d in data["train"].datasets], BATCH)
     )
     out = tmp_path / "skip"
-    proc = injected_run(small_sed_data, out, nan_env)
+    proc = injected_run(small_sed_data, out, monkeypatch, nan_audio)
     assert proc.returncode == 0, tail(proc)
     path, clip_id = _poisoned(tmp_path)
     log = (out / "log.txt").read_text()
@@ -115,12 +117,17 @@ def test_nan_loss_is_reported_and_skipped(small_sed_data, nan_env, tmp_path):
 
 
 @pytest.mark.slow
-def test_nan_loss_stops_when_configured(small_sed_data, nan_env, tmp_path):
+def test_nan_loss_stops_when_configured(
+    small_sed_data, nan_audio, monkeypatch, tmp_path
+):
     out = tmp_path / "stop"
-    proc = injected_run(small_sed_data, out, nan_env, nonfinite_action="stop")
+    proc = injected_run(
+        small_sed_data, out, monkeypatch, nan_audio, nonfinite_action="stop"
+    )
     assert proc.returncode != 0
     path, clip_id = _poisoned(tmp_path)
-    # SpeechBrain logs the uncaught error to the console and log.txt.
+    # SpeechBrain's exception hook logs the uncaught error to the console
+    # and log.txt.
     output = proc.stdout + proc.stderr
     message = output[output.index("Non-finite training loss") :]
     assert clip_id in message and path in message
@@ -133,10 +140,11 @@ def test_nan_loss_stops_when_configured(small_sed_data, nan_env, tmp_path):
 
 
 @pytest.mark.slow
-def test_nan_weights_are_never_saved(small_sed_data, recipe_env, tmp_path):
-    env = dict(recipe_env, NAN_WEIGHT_AT="2")
+def test_nan_weights_are_never_saved(small_sed_data, monkeypatch, tmp_path):
     out = tmp_path / "weights"
-    proc = injected_run(small_sed_data, out, env)
+    proc = injected_run(
+        small_sed_data, out, monkeypatch, {"NAN_WEIGHT_AT": "2"}
+    )
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert "The student's dense.bias holds NaN or inf values" in output

@@ -81,21 +81,39 @@ def training(results_dir):
 
 def test_gpu_check_cpu_smoke(tmp_path):
     out = tmp_path / "gpu_check.json"
-    bench_main("gpu_check", "--cpu-smoke", "--out", out)
-    result = load(out)
-    assert result["cpu_smoke"] and result["device"] == "cpu"
-    assert set(result["configs"]) == {
-        "float32",
-        "float32_checkpointing",
-        "bfloat16",
-        "bfloat16_checkpointing",
-    }
-    for config in result["configs"].values():
-        assert config["status"] == "ok"
+    result = bench_main("gpu_check", "--cpu-smoke", "--out", out)
+    assert load(out)["cpu_smoke"] and result["device"] == "cpu"
+    gpu_check = sys.modules["gpu_check"]
+    assert set(result["training"]) == set(gpu_check.TRAIN_CONFIGS)
+    for name, config in result["training"].items():
+        assert config["status"] == "ok", name
         assert config["seconds_per_step"] > 0
         assert config["clips_per_second"] > 0
         assert config["peak_memory_mb"] > 0
         assert config["timing"]["optimizer_steps"] == 1
+        # On the CPU the profile counts aten operators of one step.
+        profile = config["profile"]
+        assert profile["aten_ops"] >= profile["aten_ops_top_level"] > 100
+        # Values read back to Python outside the optimizer (GPU syncs for
+        # GPU tensors): about 20 per step (draws, checks), never one per
+        # parameter (the tiny model has over 100 tensors).
+        assert 0 < profile["scalar_reads"] <= 30
+    assert result["training"]["stage2_float32_checkpointing"][
+        "activation_checkpointing"
+    ]
+    assert result["training"]["stage1_bfloat16"]["stage"] == 1
+    inference = result["inference"]
+    for name in ("float32", "bfloat16"):
+        for key in ("cpu_batch_ms_per_clip", "gpu_batch_ms_per_clip"):
+            assert inference[name][key] > 0
+        assert inference[name]["batch1_ms"] > 0
+        assert inference[name]["hour_seconds"] > 0
+    assert inference["bfloat16"]["profile_cpu_batch"]["aten_ops"] > 0
+    assert 0 <= inference["bfloat16_vs_float32_max_abs_diff"] < 0.1
+    assert result["loader"]["per_worker_clips_per_second"] > 0
+    # The figures are printed beside ours.
+    text = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "0.345 s, 19.4 GiB" in text and "7,559" in text
 
 
 def test_bench_training_tiny(training):

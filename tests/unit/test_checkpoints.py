@@ -6,7 +6,6 @@ Authors
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -35,6 +34,7 @@ from speechbrain_atst.checkpoints import (
     load_state_dict_strict,
     read_run_config,
     remove_incomplete_checkpoints,
+    run_resumes,
 )
 from speechbrain_atst.training.schedules import WarmupCosineLR
 
@@ -275,16 +275,6 @@ def test_remove_incomplete_checkpoints(tmp_path):
     assert remove_incomplete_checkpoints(tmp_path / "nothing_here") == []
 
 
-def _train_py():
-    """The recipe's ``train.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "desed_sed_train", RECIPE / "train.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     "history",
     [
@@ -298,7 +288,7 @@ def _train_py():
     ],
 )
 def test_recipe_and_brain_agree_on_resuming(tmp_path, history):
-    """``has_checkpoint`` (train.py) says the run resumes exactly when
+    """``run_resumes`` (the recipes' test) says the run resumes exactly when
     the Brain's recovery (``recover_if_possible`` with
     :func:`is_complete_checkpoint`) loads a checkpoint, the one
     :func:`find_resume_checkpoint` names."""
@@ -307,8 +297,7 @@ def test_recipe_and_brain_agree_on_resuming(tmp_path, history):
         ckpt = checkpointer.save_checkpoint(name=f"{i}_{kind}")
         if kind != "complete":
             _break(ckpt, kind)
-    hparams = {"checkpointer": checkpointer}
-    resumes = _train_py().has_checkpoint(hparams, {"debug": False})
+    resumes = run_resumes(checkpointer)
     expected = find_resume_checkpoint(checkpointer)
     loaded = checkpointer.recover_if_possible(
         ckpt_predicate=is_complete_checkpoint
@@ -323,8 +312,7 @@ def test_recipe_and_brain_agree_on_resuming(tmp_path, history):
 def test_debug_runs_never_resume(tmp_path):
     checkpointer = _recipe_checkpointer(tmp_path)
     checkpointer.save_checkpoint()
-    hparams = {"checkpointer": checkpointer}
-    assert not _train_py().has_checkpoint(hparams, {"debug": True})
+    assert not run_resumes(checkpointer, debug=True)
 
 
 # --------------------------------------------------- best of a run ---

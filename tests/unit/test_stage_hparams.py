@@ -14,6 +14,10 @@ from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_atst.evaluation import STAGE2_MEDIAN_WINDOWS
 from speechbrain_atst.labels import DESED_CLASSES
+from speechbrain_atst.quickstart.recipe import (
+    quickstart_overrides,
+    stage_overrides,
+)
 from speechbrain_atst.training import SEDBrain
 from speechbrain_atst.training.hparams import require
 from speechbrain_atst.training.objective import OFFICIAL_OBJECTIVE_MODES
@@ -23,6 +27,11 @@ HPARAMS = ROOT / "recipes" / "DESED" / "SED" / "hparams"
 TINY = yaml.safe_load(
     (ROOT / "tests" / "integration" / "tiny.yaml").read_text()
 )
+
+
+def quickstart_stages():
+    """The quickstart's overrides of each stage, as it passes them."""
+    return stage_overrides(quickstart_overrides(), {1: None, 2: None})
 
 
 def load_stage(stage, tmp_path, **overrides):
@@ -73,9 +82,8 @@ def test_median_windows_are_one_mapping_per_class(tmp_path):
 
 
 def test_quickstart_scores_both_stages_with_the_stage2_windows(tmp_path):
-    quick = yaml.safe_load((HPARAMS / "quickstart.yaml").read_text())
-    assert "median_windows" not in quick
-    for stage in (1, 2):
+    for stage, quick in quickstart_stages().items():
+        assert "median_windows" not in quick
         hparams = load_stage(stage, tmp_path, **quick)
         assert hparams["median_windows"] == STAGE2_MEDIAN_WINDOWS
 
@@ -95,9 +103,14 @@ def test_trainable_layers_alone_decide_what_trains(tmp_path):
 
 
 def test_every_override_names_a_stage_key(tmp_path):
-    quick = yaml.safe_load((HPARAMS / "quickstart.yaml").read_text())
-    for stage in (1, 2):
+    stages = quickstart_stages()
+    for stage, quick in stages.items():
         load_stage(stage, tmp_path, **quick)  # unknown keys would fail
+    # Stage 1 on strong clips only; stage 2 on all four parts (the
+    # semi-supervised half of the method), with its own epochs.
+    assert stages[1]["batch_sizes"][2:] == [0, 0]
+    assert all(n > 0 for n in stages[2]["batch_sizes"])
+    assert stages[1]["number_of_epochs"] != stages[2]["number_of_epochs"]
     stage2 = load_stage(2, tmp_path)
     assert stage2["objective_terms"] == ["teacher_psds1", "teacher_psds2"]
     assert isinstance(stage2["student"], torch.nn.Module)

@@ -34,10 +34,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_atst.checkpoints import (
-    find_resume_checkpoint,
-    remove_incomplete_checkpoints,
-)
+from speechbrain_atst.checkpoints import run_resumes
 from speechbrain_atst.data.desed import prepare_desed, resolve_strong_split
 from speechbrain_atst.training import (
     SEDBrain,
@@ -47,6 +44,7 @@ from speechbrain_atst.training import (
     write_model_config,
 )
 from speechbrain_atst.training.initialization import WeightsConfigError
+from speechbrain_atst.training.runner import fit_and_test
 from speechbrain_atst.training.runtime import apply_matmul_precision
 
 logger = get_logger(__name__)
@@ -74,31 +72,6 @@ def dataio_prep(hparams):
         classes=hparams["classes"],
         train_clip_seconds=hparams["train_clip_seconds"],
     )
-
-
-def has_checkpoint(hparams, run_opts):
-    """Whether this run resumes from a checkpoint of its own.
-
-    Arguments
-    ---------
-    hparams : dict
-        The loaded hyperparameters.
-    run_opts : RunOptions
-        Run options (in debug mode checkpoints go to a temporary folder).
-
-    Returns
-    -------
-    bool
-        True if the run's save folder holds a checkpoint.
-    """
-    if run_opts["debug"]:
-        return False
-    # Folders a killed run left partial are deleted, never loaded.
-    run_on_main(
-        remove_incomplete_checkpoints,
-        args=[hparams["checkpointer"].checkpoints_dir],
-    )
-    return find_resume_checkpoint(hparams["checkpointer"]) is not None
 
 
 def main(argv):
@@ -150,32 +123,19 @@ def main(argv):
     datasets = dataio_prep(hparams)
 
     # Initial weights (a resumed run gets its own back from the checkpoint).
-    if not has_checkpoint(hparams, run_opts):
+    if not run_resumes(hparams["checkpointer"], run_opts["debug"]):
         logger.info(f"Initial weights: {initialize_models(hparams)}")
     run_on_main(write_model_config, args=[hparams])
 
-    brain = SEDBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        brain.hparams.epoch_counter,
+    # Training, then the best checkpoint by the stage's objective is tested.
+    return fit_and_test(
+        SEDBrain,
+        hparams,
+        run_opts,
         datasets["train"],
         datasets["valid"],
-        train_loader_kwargs=hparams["train_dataloader_opts"],
-        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+        datasets["test"],
     )
-
-    # The best checkpoint by the stage's objective is tested.
-    if datasets["test"] is not None:
-        brain.evaluate(
-            datasets["test"],
-            test_loader_kwargs=dict(hparams["valid_dataloader_opts"]),
-        )
-    return brain
 
 
 if __name__ == "__main__":
