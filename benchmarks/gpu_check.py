@@ -7,7 +7,8 @@ and of the official code, :data:`ISSUE_17`) beside them::
 
     python benchmarks/gpu_check.py [--out benchmarks/results/gpu_check.json]
 
-About 3 minutes on one H200; writes ``gpu_check.json`` and ``.md``.
+Sized for under 5 minutes on one GPU (not yet run on one); writes
+``gpu_check.json`` and ``.md``.
 
 * **Training steps** (``SEDBrain.fit_batch`` of the recipe's brain, random
   weights, base transformer 768 / 12 / 12): stage 2 at the paper's batch
