@@ -69,8 +69,8 @@ from speechbrain_atst.data.synth import (  # noqa: E402
     SUBSETS,
     _background,
     _event_length,
-    _place_events,
-    _render_clip,
+    place_events,
+    render_clip,
 )
 from speechbrain_atst.evaluation import (  # noqa: E402
     evaluate_scores,
@@ -320,7 +320,7 @@ def desed_long_file(seconds, seed, classes, events_per_minute=12):
     events = long_events(
         rng, seconds, classes, _event_length, events_per_minute
     )
-    wav, events = _render_clip(
+    wav, events = render_clip(
         rng, int(seconds * SAMPLE_RATE), events, SUBSETS["strong"]["snr"]
     )
     return torch.from_numpy(wav), events
@@ -420,8 +420,8 @@ def clip_batch(n_clips, seconds=10.0, seed=0):
     wavs = []
     for _ in range(n_clips):
         labels = list(rng.choice(DESED_CLASSES, size=3))
-        events = _place_events(rng, labels, seconds)
-        wav, _ = _render_clip(
+        events = place_events(rng, labels, seconds)
+        wav, _ = render_clip(
             rng, int(seconds * SAMPLE_RATE), events, (3.0, 20.0)
         )
         wavs.append(torch.from_numpy(wav))

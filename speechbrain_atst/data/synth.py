@@ -602,9 +602,39 @@ def _event_length(rng, label, lengths=None):
     )
 
 
-def _place_events(rng, labels, duration, lengths=None):
-    """Chooses (onset, offset) for each label; same-class events never
-    overlap (an event that cannot be placed is dropped)."""
+def place_events(rng, labels, duration, lengths=None):
+    """Chooses ``(onset, offset)`` for each label of a clip.
+
+    Event lengths follow each class's distribution; about one event in
+    eight is already going on when the clip starts and one in eight goes on
+    past its end. Events of one class never overlap (an event that cannot
+    be placed in ten draws is dropped).
+
+    Arguments
+    ---------
+    rng : numpy.random.Generator
+        Source of randomness.
+    labels : list of str
+        One label per event wanted.
+    duration : float
+        Clip length (s).
+    lengths : dict, optional
+        ``{label: (median, sigma, low, high)}`` of the log-normal event
+        lengths (s); DESED's classes by default.
+
+    Returns
+    -------
+    list of tuple
+        ``(onset, offset, label)`` sorted, times rounded to milliseconds.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> events = place_events(rng, ["Dog", "Dog", "Speech"], 10.0)
+    >>> all(0 <= on < off <= 10.0 for on, off, _ in events)
+    True
+    """
     events = []
     for label in labels:
         for _ in range(10):
@@ -646,12 +676,38 @@ def _trim(wav, floor_db=-35.0, frame=160):
     return first * frame, wav[first * frame : stop]
 
 
-def _render_clip(rng, n_samples, events, snr_range, generators=None):
-    """Mixes the events over a background (``generators``: ``{label:
-    (rng, n_samples) -> waveform}``, DESED's classes by default).
+def render_clip(rng, n_samples, events, snr_range, generators=None):
+    """Mixes synthesized events over a background noise.
 
-    Returns the int16-safe float32 mixture and the events, whose onsets
-    and offsets now fit the synthesized sound (trimmed of silence).
+    Arguments
+    ---------
+    rng : numpy.random.Generator
+        Source of randomness.
+    n_samples : int
+        Clip length (samples at 16 kHz).
+    events : list of tuple
+        ``(onset, offset, label)`` (see :func:`place_events`).
+    snr_range : tuple of float
+        Range of the event-to-background ratios (dB).
+    generators : dict, optional
+        ``{label: (rng, n_samples) -> waveform}``; DESED's classes by
+        default.
+
+    Returns
+    -------
+    wav : numpy.ndarray
+        The int16-safe float32 mixture.
+    events : list of tuple
+        The events, onsets and offsets fitted to the synthesized sounds
+        (trimmed of silence).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> wav, events = render_clip(rng, 16000, [(0.2, 0.6, "Dog")], (5, 10))
+    >>> wav.shape, wav.dtype, events[0][2]
+    ((16000,), dtype('float32'), 'Dog')
     """
     bg_level = 10 ** (rng.uniform(-50, -28) / 20)
     mix = bg_level * _background(rng, n_samples)
@@ -695,8 +751,25 @@ def _youtube_name(rng, used, duration):
             return name
 
 
-def _resolve_sizes(scale):
-    """Clip counts per subset for a scale name or a multiplier of "small"."""
+def resolve_sizes(scale):
+    """Clip counts per subset for a scale name or a multiplier of "small".
+
+    Arguments
+    ---------
+    scale : str or float
+        A key of :data:`SCALES` or a positive multiplier of the "small"
+        sizes (at least one clip per subset).
+
+    Returns
+    -------
+    dict
+        ``{subset: number of clips}``.
+
+    Example
+    -------
+    >>> resolve_sizes("small")["strong"], resolve_sizes(0.5)["strong"]
+    (12, 6)
+    """
     if isinstance(scale, str) and scale in SCALES:
         return dict(SCALES[scale])
     try:
@@ -766,8 +839,8 @@ def _synthesize_subset(out_dir, name, n_clips, seed, classes):
             labels += [
                 classes[k] for k in crng.choice(len(classes), extra, p=prior)
             ]
-        events = _place_events(crng, labels, duration)
-        wav, events = _render_clip(crng, n_samples, events, spec["snr"])
+        events = place_events(crng, labels, duration)
+        wav, events = render_clip(crng, n_samples, events, spec["snr"])
         if spec["names"] == "index":
             fname = f"{i}.wav"
         else:
@@ -870,7 +943,7 @@ def synthesize_mini_desed(
             f"No synthesizer for classes {unknown}; choose among "
             f"{', '.join(DESED_CLASSES)}"
         )
-    sizes = _resolve_sizes(scale)
+    sizes = resolve_sizes(scale)
     seed = int(seed)
     out_dir = Path(out_dir)
     for name in SUBSETS:

@@ -31,8 +31,8 @@ from speechbrain_atst.data.synth import (
     _filt,
     _noise,
     _phase,
-    _place_events,
-    _render_clip,
+    place_events,
+    render_clip,
 )
 
 #: Event length distributions: (median s, log-sigma, min s, max s).
@@ -125,8 +125,8 @@ def _clip(rng, labels):
     """One clip: (waveform at 16 kHz, duration, events)."""
     duration = round(float(rng.uniform(*CUSTOM_DURATIONS)), 3)
     n_samples = int(round(duration * SR))
-    events = _place_events(rng, labels, duration, CUSTOM_EVENT_LENGTHS)
-    wav, events = _render_clip(
+    events = place_events(rng, labels, duration, CUSTOM_EVENT_LENGTHS)
+    wav, events = render_clip(
         rng, n_samples, events, (0, 15), CUSTOM_GENERATORS
     )
     return wav, duration, events

@@ -39,9 +39,9 @@ def expected_clips(scale):
     >>> expected_clips("small")
     108
     """
-    from speechbrain_atst.data.synth import _resolve_sizes
+    from speechbrain_atst.data.synth import resolve_sizes
 
-    return sum(_resolve_sizes(scale).values())
+    return sum(resolve_sizes(scale).values())
 
 
 def count_wavs(data_dir):

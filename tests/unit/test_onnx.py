@@ -24,7 +24,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_atst.cli import main
-from speechbrain_atst.data.synth import _place_events, _render_clip
+from speechbrain_atst.data.synth import place_events, render_clip
 from speechbrain_atst.features import ATSTFrontEnd, CNNFrontEnd
 from speechbrain_atst.inference import (
     SEDInterface,
@@ -49,8 +49,8 @@ def synth_clip(seconds, seed, sample_rate=16000):
     """A synthesized clip with DESED-like events over a background."""
     rng = np.random.default_rng(seed)
     labels = list(rng.choice(DESED_CLASSES, size=4))
-    events = _place_events(rng, labels, seconds)
-    wav, _ = _render_clip(rng, int(seconds * 16000), events, (0.0, 10.0))
+    events = place_events(rng, labels, seconds)
+    wav, _ = render_clip(rng, int(seconds * 16000), events, (0.0, 10.0))
     return wav.astype(np.float32)
 
 
