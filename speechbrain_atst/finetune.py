@@ -32,6 +32,7 @@ from speechbrain_atst.quickstart.process import stream_command
 from speechbrain_atst.quickstart.stages import child_env
 from speechbrain_atst.resources import CUSTOM_RECIPE, shipped_path
 from speechbrain_atst.training.own_data import read_dataset_summary
+from speechbrain_atst.training.recipe_args import to_arguments
 from speechbrain_atst.training.records import MODELS
 from speechbrain_atst.training.testing import METRICS_FILE, TEST_FOLDER
 from speechbrain_atst.training.transfer import init_source
@@ -163,8 +164,8 @@ def stage_command(hparams_file, prepared, init, output, arch, device, options):
         f"--output_folder={Path(output).resolve()}",
         f"--device={device}",
     ]
-    cmd += [f"--atst_{key}={value}" for key, value in arch.items()]
-    cmd += [f"--{k}={v}" for k, v in options.items() if v is not None]
+    cmd += to_arguments({f"atst_{key}": value for key, value in arch.items()})
+    cmd += to_arguments({k: v for k, v in options.items() if v is not None})
     return cmd
 
 

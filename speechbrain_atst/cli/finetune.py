@@ -86,18 +86,14 @@ def run(args):
     int
         0 on success, 1 on error.
     """
+    from speechbrain_atst.cli.quickstart import parse_overrides
     from speechbrain_atst.finetune import finetune
 
-    overrides = {}
-    for item in args.override:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            print(
-                f"ERROR: --override {item!r}: expected KEY=VALUE",
-                file=sys.stderr,
-            )
-            return 1
-        overrides[key.strip()] = value.strip()
+    try:
+        overrides = parse_overrides(args.override)
+    except ValueError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
     try:
         finetune(
             args.prepared_dir,

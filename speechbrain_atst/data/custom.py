@@ -99,8 +99,10 @@ logger = logging.getLogger(__name__)
 SUMMARY_FILE = "dataset.json"
 #: The class list written into the output folder.
 CLASSES_FILE = "classes.txt"
+#: The manifest of the held-out files.
+VALID_SUBSET = "valid"
 #: Manifests written (when not empty), in order.
-SUBSETS = ("strong_train", "weak_train", "unlabeled", "valid")
+SUBSETS = ("strong_train", "weak_train", "unlabeled", VALID_SUBSET)
 #: Ground truth and durations of the validation set.
 VALID_GT_FILE = "valid_gt.tsv"
 VALID_DURATIONS_FILE = "valid_durations.tsv"
@@ -824,12 +826,6 @@ def _labels_seen(sets):
 def _unlabeled_files(folder, sets, paths):
     """``{id: path}`` of the audio under ``folder`` that no TSV lists."""
     labeled = {os.path.realpath(p) for f in paths.values() for p in f.values()}
-    for label_set in sets.values():  # files listed but missing or unread
-        for name in label_set.lines:
-            rel = posixpath.normpath(name.replace("\\", "/"))
-            for folder_ in label_set.dirs:
-                path = os.path.join(folder_, *rel.split("/"))
-                labeled.add(os.path.realpath(path))
     out = {}
     for rel in list_audio_files(folder):
         path = os.path.join(folder, *rel.split("/"))

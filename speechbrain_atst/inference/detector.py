@@ -321,34 +321,55 @@ class WindowedDetector:
 
         ``wavs`` is the ``[batch, samples]`` float32 array (a view of the
         input where possible), ``lengths`` the real length of each
-        waveform, at most ``samples``. An empty waveform, or NaN or inf
-        among its real samples, raises. NaN and inf are looked for in one
-        pass over the batch (a row sum); only a row whose sum is not
-        finite is checked sample by sample.
+        waveform, at most ``samples`` (see :meth:`_check_batch`).
         """
-        wavs = _as_array(wavs, np.float32)
+        return self._check_batch(
+            _as_array(wavs, np.float32), wav_lens, np.isfinite
+        )
+
+    @staticmethod
+    def _check_batch(wavs, wav_lens, isfinite, place=None):
+        """Shapes and checks a batch of NumPy or torch waveforms.
+
+        An empty waveform, or NaN or inf among its real samples, raises.
+        NaN and inf are looked for in one pass over the batch (a row sum);
+        only a row whose sum is not finite is checked sample by sample.
+
+        Arguments
+        ---------
+        wavs : numpy.ndarray or torch.Tensor
+            ``[samples]`` or ``[batch, samples]``.
+        wav_lens : array-like or None
+            Relative lengths.
+        isfinite : callable
+            ``numpy.isfinite`` or ``torch.isfinite``.
+        place : callable, optional
+            Applied to the batch once its rows are known (e.g. a copy to
+            the model's device).
+
+        Returns
+        -------
+        tuple
+            ``(wavs, lengths)``.
+        """
         if wavs.ndim == 1:
             wavs = wavs[None]
         if wavs.ndim != 2:
             raise ValueError(
-                f"Expected waveforms [batch, samples], got {wavs.shape}"
+                f"Expected waveforms [batch, samples], got {tuple(wavs.shape)}"
             )
-        lengths = batch_lengths(wavs.shape, wav_lens)
+        lengths = batch_lengths(tuple(wavs.shape), wav_lens)
         wavs = wavs[: len(lengths)]
+        if place is not None:
+            wavs = place(wavs)
         with np.errstate(all="ignore"):  # inf - inf, overflow: suspects
-            suspect = ~np.isfinite(wavs.sum(axis=1))
+            suspect = ~isfinite(wavs.sum(1))
         check_waveforms(
             lengths,
-            suspect,
-            lambda i: bool(np.isfinite(wavs[i, : lengths[i]]).all()),
+            suspect.tolist(),
+            lambda i: bool(isfinite(wavs[i, : lengths[i]]).all()),
         )
         return wavs, [min(n, wavs.shape[1]) for n in lengths]
-
-    def _signals(self, wavs, wav_lens):
-        """Splits a padded batch into 1-D float32 signals of their real
-        lengths (NaN or inf samples and empty signals raise)."""
-        wavs, lengths = self._batch(wavs, wav_lens)
-        return [wav[:n] for wav, n in zip(wavs, lengths)]
 
     def frame_scores_batch(self, wavs, wav_lens=None, median=True):
         """Frame scores of each waveform of a batch, on the 64 ms grid.

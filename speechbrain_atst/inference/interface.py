@@ -42,8 +42,6 @@ from speechbrain_atst.data.audio import read_audio
 from speechbrain_atst.inference.detector import (
     EVENT_COLUMNS,
     WindowedDetector,
-    batch_lengths,
-    check_waveforms,
 )
 from speechbrain_atst.inference.windowing import FRAME_SAMPLES, cut_window
 
@@ -432,24 +430,12 @@ class SEDInterface(WindowedDetector, Pretrained):
             return super()._batch(wavs, wav_lens)
         if isinstance(wavs, np.ndarray):
             wavs = torch.from_numpy(np.ascontiguousarray(wavs))
-        wavs = wavs.detach()
-        if wavs.ndim == 1:
-            wavs = wavs[None]
-        if wavs.ndim != 2:
-            raise ValueError(
-                f"Expected waveforms [batch, samples], got {tuple(wavs.shape)}"
-            )
-        lengths = batch_lengths(tuple(wavs.shape), wav_lens)
-        wavs = wavs[: len(lengths)].to(
-            self.device, torch.float32, non_blocking=True
+        return self._check_batch(
+            wavs.detach(),
+            wav_lens,
+            torch.isfinite,
+            place=lambda w: w.to(self.device, torch.float32, non_blocking=True),
         )
-        suspect = ~torch.isfinite(wavs.sum(dim=1))
-        check_waveforms(
-            lengths,
-            suspect.tolist(),
-            lambda i: bool(torch.isfinite(wavs[i, : lengths[i]]).all()),
-        )
-        return wavs, [min(n, wavs.shape[1]) for n in lengths]
 
     def _score_jobs(self, wavs, lengths, jobs):
         """Window scores (see ``WindowedDetector._score_jobs``); for device

@@ -19,16 +19,17 @@ Authors
  * speechbrain-atst team 2026
 """
 
-import json
 from pathlib import Path
 
 import torch
 
-from speechbrain_atst.data.custom import prepare_custom
+from speechbrain_atst.data.custom import SUMMARY_FILE, prepare_custom
 from speechbrain_atst.data.synth_custom import synthesize_custom_dataset
 from speechbrain_atst.finetune import SUMMARY_METRICS, finetune, recipe_arch
 from speechbrain_atst.inference.export import write_model_folder
 from speechbrain_atst.lobes.atst_sed import ATSTSED
+from speechbrain_atst.quickstart.layout import read_json, write_json
+from speechbrain_atst.training.own_data import read_dataset_summary
 from speechbrain_atst.training.transfer import init_source
 
 #: Training of both runs (the same for both): epochs, clips per batch and
@@ -161,9 +162,9 @@ def run_custom(root, model_dir, device, seed=42, data_seed=0):
     if not sounds_file.is_file():
         print("Synthesizing the custom sounds ...", flush=True)
         sounds = synthesize_custom_dataset(paths["data"], seed=data_seed)
-        sounds_file.write_text(json.dumps(sounds), encoding="utf-8")
-    sounds = json.loads(sounds_file.read_text(encoding="utf-8"))
-    if not (paths["prepared"] / "dataset.json").is_file():
+        write_json(sounds_file, sounds)
+    sounds = read_json(sounds_file)
+    if not (paths["prepared"] / SUMMARY_FILE).is_file():
         prepare_custom(
             paths["prepared"],
             sounds["audio_dir"],
@@ -171,9 +172,7 @@ def run_custom(root, model_dir, device, seed=42, data_seed=0):
             weak=sounds["weak"],
             unlabeled_dir=sounds["unlabeled_dir"],
         )
-    summary = json.loads(
-        (paths["prepared"] / "dataset.json").read_text(encoding="utf-8")
-    )
+    summary = read_dataset_summary(paths["prepared"])
     arch = recipe_arch(init_source(model_dir))
     if not (paths["scratch_init"] / "model.ckpt").is_file():
         _random_model(paths["scratch_init"], summary["classes"], arch, seed)
@@ -194,7 +193,7 @@ def run_custom(root, model_dir, device, seed=42, data_seed=0):
                 batch_size=CUSTOM_TRAINING["batch_size"],
                 overrides=CUSTOM_TRAINING["overrides"],
             )
-        metrics = json.loads(done.read_text(encoding="utf-8"))
+        metrics = read_json(done)
         results[name] = metrics["held_out"].get("teacher", {})
     text = comparison(results["finetuned"], results["scratch"])
     out = {
@@ -204,7 +203,7 @@ def run_custom(root, model_dir, device, seed=42, data_seed=0):
         "data": summary,
         "text": text,
     }
-    paths["summary_json"].write_text(json.dumps(out, indent=2), "utf-8")
+    write_json(paths["summary_json"], out)
     paths["summary_txt"].write_text(text + "\n", "utf-8")
     print("\n" + text, flush=True)
     return out

@@ -96,21 +96,14 @@ def run_batch_sizes(run_dir):
     >>> run_batch_sizes(run), run_batch_sizes(run / "none")
     ([1, 5, 2, 2], None)
     """
-    import yaml
+    from speechbrain_atst.training.recipe_args import read_plain_keys
 
     path = Path(run_dir) / "hyperparams.yaml"
     if not path.is_file():
         return None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, text = line.partition(":")
-        if sep and name == "batch_sizes":
-            try:
-                value = yaml.safe_load(text)
-            except yaml.YAMLError:
-                return None
-            if isinstance(value, list) and len(value) == len(BATCH_PARTS):
-                return [int(v) for v in value]
-            return None
+    value = read_plain_keys(path, ["batch_sizes"]).get("batch_sizes")
+    if isinstance(value, list) and len(value) == len(BATCH_PARTS):
+        return [int(v) for v in value]
     return None
 
 

@@ -349,6 +349,8 @@ class SEDBrain(SpeechBrainAdapter, NonFiniteGuard, sb.Brain):
             )
         hp, gen, sizes = self.hparams, self.generator, self.slice_sizes
         plan = self.mixup.draw(sizes, gen)
+        if plan is not None:
+            plan.to(self.device)
         use_ict = bool(plan is not None and hp.use_ict)
         s_cnn, t_cnn = inputs.student_teacher_inputs(cnn_fe, wav, plan, use_ict)
         strong_y, weak_y = inputs.mix_targets(

@@ -14,7 +14,7 @@ The official training step ([SED] ``train/local/stage2_trainer.py``,
   that order);
 * the random draws of a step are seeded by :func:`draw_seed`; the mixup
   permutations, drawn on the CPU, go to the training device once per step
-  (:func:`plan_to_device`);
+  (``MixupPlan.to``, called by the brain after the draw);
 * a frozen transformer (stage 1) on an input neither mixed nor warped
   gives the same output to both models: it runs once
   (:func:`frozen_embeddings`), optionally cached across epochs
@@ -125,7 +125,6 @@ def student_teacher_inputs(
     (torch.Size([2, 64, 101]), False)
     """
     mel = front_end.spectrogram(wav)
-    plan = plan_to_device(plan, mel.device)
     student = front_end.normalize(mel if plan is None else plan.apply(mel))
     teacher = student
     if plan is not None and use_ict:
@@ -168,44 +167,7 @@ def mix_targets(plan, strong_y, weak_y, n_strong):
     """
     if plan is None:
         return strong_y, weak_y
-    plan = plan_to_device(plan, strong_y.device)
     return _mix_slice(plan, 0, strong_y), _mix_slice(plan, n_strong, weak_y)
-
-
-def plan_to_device(plan, device):
-    """Moves the permutations of a mixup draw to ``device``, in place.
-
-    A draw's permutations are made on the CPU; each use on a GPU tensor
-    would copy one to the GPU with a host synchronisation (a blocking
-    copy), up to 14 per mixed stage-2 step (both branches, the targets and
-    the ICT loss). Moved once here, asynchronously (``non_blocking``: the
-    small CPU tensors are staged at once, nothing waits for the GPU), every
-    later use finds them there. On the CPU nothing changes.
-
-    Arguments
-    ---------
-    plan : MixupPlan or None
-        The step's draw (None: nothing to do).
-    device : str or torch.device
-        Device of the tensors the plan mixes.
-
-    Returns
-    -------
-    MixupPlan or None
-        ``plan``.
-
-    Example
-    -------
-    >>> from speechbrain_atst.augment import MixupPlan, SliceMix
-    >>> plan = MixupPlan([SliceMix(0, 2, 0.5, torch.tensor([1, 0]))])
-    >>> plan_to_device(plan, "cpu").slices[0].perm.device
-    device(type='cpu')
-    """
-    if plan is not None:
-        for sl in plan.slices:
-            if sl.perm.device != torch.device(device):
-                sl.perm = sl.perm.to(device, non_blocking=True)
-    return plan
 
 
 def _mix_slice(plan, start, targets):

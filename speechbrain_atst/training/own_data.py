@@ -23,6 +23,7 @@ Authors
 import json
 import os
 
+from speechbrain_atst.data.custom import SUMMARY_FILE, VALID_SUBSET
 from speechbrain_atst.labels import CLIP_SECONDS, FrameGrid, ManyHotEncoder
 from speechbrain_atst.training.dataio import (
     TRAIN_SUBSETS,
@@ -32,11 +33,6 @@ from speechbrain_atst.training.dataio import (
 from speechbrain_atst.training.sampler import SubsetBatchSampler
 from speechbrain_atst.training.schedules import scaled_schedule
 from speechbrain_atst.training.whole_files import make_whole_file_dataset
-
-#: The summary ``prepare-custom`` writes (its presence marks the folder).
-DATASET_FILE = "dataset.json"
-#: The manifest of the held-out files.
-VALID_MANIFEST = "valid"
 
 
 class PreparedDataError(ValueError):
@@ -61,10 +57,10 @@ def read_dataset_summary(folder):
     PreparedDataError
         If the folder was not written by ``prepare-custom``.
     """
-    path = os.path.join(folder, DATASET_FILE)
+    path = os.path.join(folder, SUMMARY_FILE)
     if not os.path.isfile(path):
         raise PreparedDataError(
-            f"{folder} is not a prepared dataset (no {DATASET_FILE}): run "
+            f"{folder} is not a prepared dataset (no {SUMMARY_FILE}): run "
             "`speechbrain-atst prepare-custom` first"
         )
     with open(path, encoding="utf-8") as fin:
@@ -135,7 +131,7 @@ def build_own_datasets(folder, classes, batch_size, train_clip_seconds=None):
         encoder = ManyHotEncoder(
             classes, FrameGrid(clip_seconds=float(train_clip_seconds))
         )
-    manifests = manifest_paths(folder, [*TRAIN_SUBSETS, VALID_MANIFEST])
+    manifests = manifest_paths(folder, [*TRAIN_SUBSETS, VALID_SUBSET])
     # Every present part once, to count its items (strong files without
     # events are left out of training, as in the DESED recipe).
     present = [int(bool(manifests[name])) for name in TRAIN_SUBSETS]
@@ -143,8 +139,8 @@ def build_own_datasets(folder, classes, batch_size, train_clip_seconds=None):
     lengths = [len(d) for d in full.datasets]
     sizes = part_batch_sizes(lengths, batch_size)
     valid = None
-    if manifests[VALID_MANIFEST]:
-        valid = make_whole_file_dataset(manifests[VALID_MANIFEST])
+    if manifests[VALID_SUBSET]:
+        valid = make_whole_file_dataset(manifests[VALID_SUBSET])
     return {
         "train": full,
         "valid": valid,

@@ -11,6 +11,8 @@ Authors
  * speechbrain-atst team 2026
 """
 
+from pathlib import Path
+
 import yaml
 
 
@@ -129,3 +131,46 @@ def overrides_from_yaml(path, **extra):
     ['--atst_depth=2', '--median_windows=[7, 7]', '--number_of_epochs=1']
     """
     return to_arguments(load_overrides(path, **extra))
+
+
+def read_plain_keys(path, keys):
+    """Top-level keys with plain values of a HyperPyYAML file.
+
+    The file as a whole needs its tags built (models, objects); the lines
+    ``key: value`` of the wanted keys are read alone, as YAML.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file (e.g. a run's or a model folder's ``hyperparams.yaml``).
+    keys : sequence of str
+        The keys wanted.
+
+    Returns
+    -------
+    dict
+        ``{key: value}`` of the wanted keys found with a plain value (the
+        first line of each).
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "h.yaml"
+    >>> _ = path.write_text(
+    ...     "# depth: 9\\ndepth: 2\\nmodel: !new:torch.nn.Linear\\n"
+    ...     "    in_features: 2\\nclasses: [a, b]\\n"
+    ... )
+    >>> read_plain_keys(path, ["depth", "classes", "model"])
+    {'depth': 2, 'classes': ['a', 'b']}
+    """
+    values = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line or line[0].isspace() or line.startswith("#"):
+            continue
+        key, sep, text = line.partition(":")
+        if not sep or key not in keys or key in values or not text.strip():
+            continue
+        try:
+            values[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+    return values

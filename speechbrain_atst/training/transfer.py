@@ -26,8 +26,6 @@ Authors
 
 from pathlib import Path
 
-import yaml
-
 from speechbrain_atst.checkpoints import (
     NETWORKS,
     RUN_CONFIG,
@@ -42,6 +40,7 @@ from speechbrain_atst.official import (
     drop_thop_keys,
     sed_weights,
 )
+from speechbrain_atst.training.recipe_args import read_plain_keys
 
 #: Parameters whose shape depends on the class count (the two heads).
 CLASS_LAYERS = ("dense.", "dense_softmax.")
@@ -59,12 +58,7 @@ def _read_model_hparams(folder):
     """The plain values of a model folder's hyperparams.yaml (its tags are
     not built: only the filled keys are read)."""
     path = Path(folder) / HPARAMS_FILE
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line and not line[0].isspace() and not line.startswith("#"):
-            key, _, rest = line.partition(":")
-            if key in ("classes", *ARCH_KEYS) and rest.strip():
-                values[key] = yaml.safe_load(rest)
+    values = read_plain_keys(path, ("classes", *ARCH_KEYS))
     missing = [k for k in ("classes", *ARCH_KEYS) if k not in values]
     if missing:
         raise TransferError(f"{path}: no {', '.join(missing)}")

@@ -27,15 +27,16 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 
 from speechbrain_atst.data.audio import read_audio
+from speechbrain_atst.data.custom import VALID_SUBSET
 from speechbrain_atst.inference.detector import WindowedDetector
-from speechbrain_atst.labels import ManyHotEncoder
+from speechbrain_atst.labels import CLIP_SECONDS, ManyHotEncoder
 from speechbrain_atst.training.brain import SEDBrain
 from speechbrain_atst.training.losses import summed_bce
 from speechbrain_atst.training.records import MODELS, StageRecord
 
 #: The evaluation set of validation and test (``eval_sets`` key, and the
 #: subset name in the statistics: ``teacher_bce_valid``).
-WHOLE_FILE_SET = "valid"
+WHOLE_FILE_SET = VALID_SUBSET
 
 
 def make_whole_file_dataset(manifest, data_root=""):
@@ -87,12 +88,16 @@ def make_whole_file_dataset(manifest, data_root=""):
 
 
 class ModelWindows(WindowedDetector):
-    """Windowed scoring of whole files by a model in training.
+    """Windowed scoring of whole files by models in training.
+
+    The windows of a batch are cut and their front-end features computed
+    once for all the models (student and teacher in validation).
 
     Arguments
     ---------
-    model : ATSTSED
-        The model (its current mode is kept).
+    model : ATSTSED or sequence of ATSTSED
+        The model, or several models of the same classes (their current
+        modes are kept).
     cnn_features : torch.nn.Module
         The CNN front-end.
     atst_features : torch.nn.Module
@@ -100,7 +105,7 @@ class ModelWindows(WindowedDetector):
     classes : sequence of str
         The classes.
     device : str or torch.device
-        Where the model is.
+        Where the models are.
     hop_seconds : float
         Hop between 10 s windows (as in the inference template).
     batch_size : int
@@ -121,6 +126,11 @@ class ModelWindows(WindowedDetector):
     ...     )
     ... ]
     [(188, 2)]
+    >>> both = ModelWindows(
+    ...     [model, model], CNNFrontEnd(), ATSTFrontEnd(), ["a", "b"], "cpu"
+    ... )
+    >>> [s[0].shape for s in both.scores_per_model(torch.rand(1, 16000))]
+    [(16, 2), (16, 2)]
     """
 
     def __init__(
@@ -133,21 +143,60 @@ class ModelWindows(WindowedDetector):
         hop_seconds=8.0,
         batch_size=8,
     ):
-        self.model = model
+        self.models = (
+            [model] if isinstance(model, torch.nn.Module) else list(model)
+        )
         self.cnn_features = cnn_features
         self.atst_features = atst_features
         self.device = device
-        self.configure(classes, 10.0, hop_seconds, 1, 0.5, batch_size)
+        # The scores of several models side by side, under one name per
+        # model and class.
+        self.model_classes = list(classes)
+        if len(self.models) > 1:
+            classes = [
+                f"{i}/{c}" for i in range(len(self.models)) for c in classes
+            ]
+        self.configure(
+            classes,
+            CLIP_SECONDS,
+            hop_seconds,
+            1,
+            0.5,
+            batch_size,
+        )
 
     def _run_windows(self, windows):
-        """Scores of ``[n, window_samples]`` windows (see the base class)."""
+        """Scores of ``[n, window_samples]`` windows (see the base class),
+        the models' side by side."""
         with torch.no_grad():
             batch = torch.as_tensor(windows, dtype=torch.float32)
             batch = batch.to(self.device)
-            strong, _ = self.model(
-                self.cnn_features(batch), self.atst_features(batch)
-            )
-            return strong.float().cpu().numpy()
+            cnn_feats = self.cnn_features(batch)
+            atst_feats = self.atst_features(batch)
+            strong = [m(cnn_feats, atst_feats)[0] for m in self.models]
+            return torch.cat(strong, dim=-1).float().cpu().numpy()
+
+    def scores_per_model(self, wavs, wav_lens=None):
+        """Frame scores of each model (no median filter).
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``[batch, samples]`` waveforms.
+        wav_lens : torch.Tensor, optional
+            Relative lengths.
+
+        Returns
+        -------
+        list of list
+            Per model, one ``[frames, classes]`` array per waveform.
+        """
+        scores = self.frame_scores_batch(wavs, wav_lens, median=False)
+        n = len(self.model_classes)
+        return [
+            [s[:, i * n : (i + 1) * n] for s in scores]
+            for i in range(len(self.models))
+        ]
 
 
 class WholeFileRecord(StageRecord):
@@ -259,23 +308,17 @@ class WholeFileSEDBrain(SEDBrain):
         if stage == sb.Stage.TRAIN:
             return super().compute_forward(batch, stage)
         hp = self.hparams
-        out = {}
-        for who, model in (
-            ("student", self.raw_student),
-            ("teacher", self.raw_teacher),
-        ):
-            scorer = ModelWindows(
-                model,
-                self.modules.cnn_features,
-                self.modules.atst_features,
-                self.classes,
-                self.device,
-                hop_seconds=float(hp.valid_hop_seconds),
-                batch_size=int(hp.valid_window_batch),
-            )
-            out[who] = scorer.frame_scores_batch(
-                batch.sig.data, batch.sig.lengths, median=False
-            )
+        scorer = ModelWindows(
+            [self.raw_student, self.raw_teacher],
+            self.modules.cnn_features,
+            self.modules.atst_features,
+            self.classes,
+            self.device,
+            hop_seconds=float(hp.valid_hop_seconds),
+            batch_size=int(hp.valid_window_batch),
+        )
+        scores = scorer.scores_per_model(batch.sig.data, batch.sig.lengths)
+        out = dict(zip(("student", "teacher"), scores))
         return out
 
     def compute_objectives(self, predictions, batch, stage):

@@ -32,7 +32,6 @@ Authors
  * speechbrain-atst team 2026
 """
 
-import json
 import os
 import sys
 
@@ -42,7 +41,11 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_atst.checkpoints import RUN_CONFIG, run_resumes
+from speechbrain_atst.checkpoints import (
+    RUN_CONFIG,
+    read_run_config,
+    run_resumes,
+)
 from speechbrain_atst.training import write_model_config
 from speechbrain_atst.training.own_data import (
     PreparedDataError,
@@ -64,26 +67,6 @@ from speechbrain_atst.training.whole_files import WholeFileSEDBrain
 logger = get_logger(__name__)
 
 
-def previous_run_config(output_folder):
-    """The ``model_config.json`` of an earlier run in ``output_folder``.
-
-    Arguments
-    ---------
-    output_folder : str
-        The run's output folder.
-
-    Returns
-    -------
-    dict or None
-        The configuration, or None for a new run.
-    """
-    path = os.path.join(output_folder, RUN_CONFIG)
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as fin:
-        return json.load(fin)
-
-
 def main(argv):
     """Runs one fine-tuning stage.
 
@@ -103,11 +86,13 @@ def main(argv):
         hparams = load_hyperpyyaml(fin, overrides)
 
     try:
-        check_run_classes(
-            previous_run_config(hparams["output_folder"]),
-            hparams["classes"],
-            hparams["data_folder"],
-        )
+        # An earlier run in the output folder (resumed) has its config.
+        if os.path.isfile(os.path.join(hparams["output_folder"], RUN_CONFIG)):
+            check_run_classes(
+                read_run_config(hparams["output_folder"]),
+                hparams["classes"],
+                hparams["data_folder"],
+            )
         source = init_source(hparams["init_model"], hparams["trust_checkpoint"])
         check_architecture(
             source,
