@@ -784,8 +784,24 @@ def resolve_sizes(scale):
     return {k: max(1, int(round(v * mult))) for k, v in SCALES["small"].items()}
 
 
-def _fmt_time(x):
-    """Seconds as in the DESED TSVs (3 decimals)."""
+def fmt_time(x):
+    """Seconds as in the DESED TSVs (3 decimals).
+
+    Arguments
+    ---------
+    x : float
+        Seconds.
+
+    Returns
+    -------
+    str
+        The text.
+
+    Example
+    -------
+    >>> fmt_time(1.23456)
+    '1.235'
+    """
     return f"{x:.3f}"
 
 
@@ -858,8 +874,25 @@ def _write_wav(path, wav):
         fout.write(buf.getvalue())
 
 
-def _write_tsv(path, header, rows):
-    """Writes a tab-separated file with a header row."""
+def write_tsv(path, header, rows):
+    """Writes a tab-separated file with a header row.
+
+    Arguments
+    ---------
+    path : pathlib.Path
+        The file (parent folders are created).
+    header : sequence of str
+        Column names.
+    rows : iterable of sequence of str
+        The rows, as text.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "a" / "w.tsv"
+    >>> write_tsv(path, ["filename", "event_labels"], [["x.wav", "Dog"]])
+    >>> path.read_text()
+    'filename\\tevent_labels\\nx.wav\\tDog\\n'
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as fout:
         fout.write("\t".join(header) + "\n")
@@ -877,9 +910,9 @@ def _write_metadata(out_dir, name, clips, classes):
             if not events:
                 rows.append((fname, "", "", ""))
             for onset, offset, label in events:
-                rows.append((fname, _fmt_time(onset), _fmt_time(offset), label))
+                rows.append((fname, fmt_time(onset), fmt_time(offset), label))
         path = Path(out_dir) / spec["tsv"]
-        _write_tsv(path, ("filename", "onset", "offset", "event_label"), rows)
+        write_tsv(path, ("filename", "onset", "offset", "event_label"), rows)
         paths[f"{name}_tsv"] = spec["tsv"]
     elif spec["kind"] == "weak":
         rows = []
@@ -887,12 +920,12 @@ def _write_metadata(out_dir, name, clips, classes):
             present = {lab for _, _, lab in events}
             rows.append((fname, ",".join(c for c in classes if c in present)))
         path = Path(out_dir) / spec["tsv"]
-        _write_tsv(path, ("filename", "event_labels"), rows)
+        write_tsv(path, ("filename", "event_labels"), rows)
         paths[f"{name}_tsv"] = spec["tsv"]
     if spec["durations"]:
         rows = [(fname, _fmt_duration(dur)) for fname, dur, _ in clips]
         path = Path(out_dir) / spec["durations"]
-        _write_tsv(path, ("filename", "duration"), rows)
+        write_tsv(path, ("filename", "duration"), rows)
         paths[f"{name}_durations"] = spec["durations"]
     return paths
 

@@ -31,9 +31,12 @@ from speechbrain_atst.data.synth import (
     _filt,
     _noise,
     _phase,
+    fmt_time,
     place_events,
     render_clip,
+    write_tsv,
 )
+from speechbrain_atst.data.tsv import STRONG_COLUMNS, WEAK_COLUMNS
 
 #: Event length distributions: (median s, log-sigma, min s, max s).
 CUSTOM_EVENT_LENGTHS = {
@@ -190,12 +193,12 @@ def synthesize_custom_dataset(out_dir, sizes=None, seed=0):
             filename = _write(audio, name, wav, rng)
             if part == "strong":
                 rows["strong"] += [
-                    f"{filename}\t{on:.3f}\t{off:.3f}\t{label}"
+                    [filename, fmt_time(on), fmt_time(off), label]
                     for on, off, label in events
                 ]
             elif part == "weak":
                 labels = sorted({label for _, _, label in events})
-                rows["weak"].append(f"{filename}\t{','.join(labels)}")
+                rows["weak"].append([filename, ",".join(labels)])
     paths = {
         "audio_dir": str(audio),
         "strong": str(out_dir / "strong.tsv"),
@@ -203,12 +206,7 @@ def synthesize_custom_dataset(out_dir, sizes=None, seed=0):
         "unlabeled_dir": str(audio / "unlabeled"),
         "classes": list(CUSTOM_CLASSES),
     }
-    headers = {
-        "strong": "filename\tonset\toffset\tevent_label",
-        "weak": "filename\tevent_labels",
-    }
+    headers = {"strong": STRONG_COLUMNS, "weak": WEAK_COLUMNS}
     for part, header in headers.items():
-        Path(paths[part]).write_text(
-            "\n".join([header, *rows[part]]) + "\n", encoding="utf-8"
-        )
+        write_tsv(Path(paths[part]), header, rows[part])
     return paths

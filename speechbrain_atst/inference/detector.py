@@ -480,16 +480,9 @@ class WindowedDetector:
                 f"The model outputs {n_classes} classes but "
                 f"{len(self.classes)} class names are configured"
             )
-        if len(starts) == 1 and len(strong[0]) >= n_frames:
-            # One window covering the clip (weight 1): its scores as they
-            # are, without the weighted sums.
-            if not median:
-                return np.array(strong[0][:n_frames], dtype=np.float32)
-            scores = np.asarray(strong[0], dtype=np.float64)
-        else:
-            scores = merge_window_scores(
-                strong, starts, n_frames, self.window_frames, self.merge
-            )
+        scores = merge_window_scores(
+            strong, starts, n_frames, self.window_frames, self.merge
+        )
         if median:
             scores = median_filter(scores, self.median_windows)
         scores = scores[:n_frames]
